@@ -1,0 +1,1 @@
+"""The comparison methods, each a small package registered into the csa_bench core."""

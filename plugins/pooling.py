@@ -1,0 +1,1 @@
+"""Temporal pooling (filled in by its owner)."""
