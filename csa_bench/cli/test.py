@@ -1,0 +1,57 @@
+"""``csa-bench test CONFIG [CHECKPOINT]``: evaluate, print R@K, optionally write a result JSON."""
+from __future__ import annotations
+
+import argparse
+
+from mmengine.config import DictAction
+from rich.console import Console
+from rich.table import Table
+
+from .errors import CliError
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser('test', help='evaluate a model on its test split')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='trained checkpoint; omit to evaluate the initial (pretrained or random) weights')
+    parser.add_argument('--out', help='write the result JSON (for the leaderboard) here')
+    parser.add_argument('--work-dir', help='where logs go (default work_dirs/<config stem>)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--train-time', type=float, default=None,
+                        help='training wall time (s) to record in the result JSON')
+    return parser
+
+
+def metrics_table(metrics: dict, title: str) -> Table:
+    """A rich table of the scalar metrics (R@K first)."""
+    table = Table(title=title)
+    table.add_column('metric')
+    table.add_column('value', justify='right')
+    keys = sorted(metrics, key=lambda k: (not k.split('/')[-1].startswith('R@'), '/' in k, k))
+    for key in keys:
+        value = metrics[key]
+        if isinstance(value, float):
+            value = f'{value:.2f}'
+        table.add_row(key, str(value))
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    from csa_bench.engine import api
+
+    try:
+        outcome = api.test(args.config, args.checkpoint, work_dir=args.work_dir,
+                           cfg_options=args.cfg_options, launcher=args.launcher)
+    except api.ConfigError as err:
+        raise CliError(str(err)) from err
+    Console().print(metrics_table(outcome.metrics, f'{args.config}'))
+    if args.out:
+        from csa_bench.results import result_from_test, write_result
+
+        record = result_from_test(outcome, config_path=args.config, checkpoint=args.checkpoint,
+                                  train_time_s=args.train_time)
+        write_result(args.out, record)
+        Console().print(f'result written to {args.out}')
+    return 0

@@ -1,0 +1,37 @@
+"""``csa-bench train CONFIG``: train with mmengine's Runner (flags follow mmpretrain's tools/train.py)."""
+from __future__ import annotations
+
+import argparse
+
+from mmengine.config import DictAction
+from rich.console import Console
+
+from .errors import CliError
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser('train', help='train a model from a config')
+    parser.add_argument('config', help='config file, e.g. configs/rice/...synthetic-lpr4m.py')
+    parser.add_argument('--work-dir', help='where logs and iter_N.pth go (default work_dirs/<config stem>)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
+                        help='override config keys, e.g. train_cfg.max_iters=40')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
+                        help='resume from CKPT, or from the latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', help='mixed precision (AmpOptimWrapper, CUDA)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='distributed launcher (torchrun = pytorch)')
+    parser.add_argument('--seed', type=int, default=None, help='override randomness.seed')
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from csa_bench.engine import api
+
+    try:
+        outcome = api.train(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
+                            resume=args.resume or False, amp=args.amp, launcher=args.launcher, seed=args.seed)
+    except api.ConfigError as err:
+        raise CliError(str(err)) from err
+    Console().print(f'[green]trained[/] {args.config} in {outcome.train_time_s:.1f}s; '
+                    f'last checkpoint: {outcome.checkpoint}', highlight=False)
+    return 0

@@ -1,0 +1,2 @@
+"""Runner glue: checkpoint loading on torch >= 2.6, train/test entry points, hooks, optim."""
+from . import checkpoint  # noqa: F401  (installs the torch>=2.6 checkpoint loader)

@@ -1,0 +1,114 @@
+"""Programmatic train / test entry points shared by the CLI and ``csa-bench reproduce``."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for the CLI)
+from mmengine.runner import Runner
+
+from . import checkpoint as _checkpoint  # noqa: F401  (torch>=2.6 resume fix, see checkpoint.py)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used: missing file, unknown key, bad value."""
+
+
+@dataclass
+class TrainOutcome:
+    """What a training run produced."""
+
+    work_dir: str
+    checkpoint: str | None
+    train_time_s: float
+    config: Config = field(repr=False)
+
+
+@dataclass
+class TestOutcome:
+    """What an evaluation run produced."""
+
+    metrics: dict
+    work_dir: str
+    test_time_s: float
+    config: Config = field(repr=False)
+
+
+def load_config(config: str | os.PathLike, cfg_options: dict | None = None,
+                work_dir: str | None = None) -> Config:
+    """Read a config file, apply ``--cfg-options`` and set the work dir.
+
+    The default work dir is ``work_dirs/<config stem>`` (mmpretrain's convention).
+    """
+    path = Path(config)
+    if not path.is_file():
+        raise ConfigError(f'config {path} does not exist; list them with `ls configs/*/`')
+    cfg = Config.fromfile(str(path))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.work_dir = work_dir or cfg.get('work_dir') or str(Path('work_dirs') / path.stem)
+    cfg.setdefault('filename', str(path))
+    return cfg
+
+
+def _find_resume_checkpoint(work_dir: str) -> str | None:
+    marker = Path(work_dir) / 'last_checkpoint'
+    if marker.is_file():
+        target = marker.read_text().strip()
+        if target and Path(target).is_file():
+            return target
+    return None
+
+
+def train(config: str | os.PathLike, *, work_dir: str | None = None, cfg_options: dict | None = None,
+          resume: str | bool = False, amp: bool = False, launcher: str = 'none',
+          seed: int | None = None) -> TrainOutcome:
+    """Train ``config`` with mmengine's Runner; returns the work dir and last checkpoint.
+
+    Args:
+        resume: False, True/'auto' (latest checkpoint in the work dir) or a checkpoint path.
+        amp: Use ``AmpOptimWrapper`` (CUDA only; the dtype comes from the config's
+            ``optim_wrapper.dtype``, default float16).
+        launcher: 'none', 'pytorch' (torchrun) or 'slurm'.
+        seed: Overrides ``randomness.seed``.
+    """
+    cfg = load_config(config, cfg_options, work_dir)
+    cfg.launcher = launcher
+    if seed is not None:
+        cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
+    if amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise ConfigError('--amp needs a CUDA device (mmengine AmpOptimWrapper); this machine has none')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if resume:
+        if resume is True or resume == 'auto':
+            cfg.resume, cfg.load_from = True, None   # mmengine finds the latest checkpoint
+        else:
+            if not Path(resume).is_file():
+                raise ConfigError(f'checkpoint {resume} does not exist')
+            cfg.resume, cfg.load_from = True, str(resume)
+    runner = Runner.from_cfg(cfg)
+    start = time.perf_counter()
+    runner.train()
+    elapsed = time.perf_counter() - start
+    return TrainOutcome(work_dir=cfg.work_dir, checkpoint=_find_resume_checkpoint(cfg.work_dir),
+                        train_time_s=elapsed, config=cfg)
+
+
+def test(config: str | os.PathLike, checkpoint: str | None = None, *, work_dir: str | None = None,
+         cfg_options: dict | None = None, launcher: str = 'none') -> TestOutcome:
+    """Evaluate ``config`` (with ``checkpoint``, or the model's initial/pretrained weights)."""
+    cfg = load_config(config, cfg_options, work_dir)
+    cfg.launcher = launcher
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise ConfigError(f'checkpoint {checkpoint} does not exist')
+    cfg.load_from = checkpoint
+    runner = Runner.from_cfg(cfg)
+    start = time.perf_counter()
+    metrics = runner.test()
+    elapsed = time.perf_counter() - start
+    return TestOutcome(metrics=dict(metrics), work_dir=cfg.work_dir, test_time_s=elapsed, config=cfg)
