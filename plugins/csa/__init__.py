@@ -1,1 +1,5 @@
-"""(filled in by its owner)."""
+"""RICE (CSA, ICCV 2023): ICL, PMD and PFR losses, the pairwise decoder and the retriever."""
+from .icl import ICLLoss
+from .retriever import RICERetriever
+
+__all__ = ['ICLLoss', 'RICERetriever']
