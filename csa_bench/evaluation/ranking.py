@@ -1,0 +1,227 @@
+"""Chunked ranking of queries against a global or per-group gallery, without a ``Q × G`` matrix.
+
+The ranked list of a query is its gallery scope (every gallery entry of its group, or the whole
+gallery) sorted by **(−score, gallery index)**: the official scripts use Python's stable sort on
+the score, so equal scores keep gallery-file order (protocols.md §2.2). We never sort full rows:
+
+* the rank of a positive ``j`` is ``#{i : s_i > s_j} + #{i < j : s_i = s_j}`` (counted per chunk;
+  the index term is only evaluated on the rare rows that have a tie), which is all R@K, mAP and
+  the median rank need;
+* the top-k shortlist (for dumps and re-ranking) comes from ``torch.topk`` re-ordered by
+  (−score, index); a row whose k-th score is tied with an entry outside the shortlist is redone
+  with a stable full sort, so the shortlist is exactly the head of the ranked list.
+
+Per-group scopes (LPR4M: one gallery per livestream) are handled by sorting queries by group and
+scoring each group's queries against that group's gallery in one block; a global scope is one
+group. Blocks are split over queries so that no score block exceeds ``max_block_elems`` floats.
+Scores come from a ``score_block(q_idx, g_idx) -> (n, m)`` callable, so the same engine ranks
+embeddings, precomputed score matrices and pairwise scorers. Everything runs on the device of
+the index tensors the scorer returns (CPU or GPU).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+#: ``score_block(q_idx (n,), g_idx (m,)) -> (n, m)`` float scores; indices are long, ascending g_idx.
+ScoreBlock = Callable[[Tensor, Tensor], Tensor]
+
+#: Largest score block (floats): 16M floats = 64 MiB keeps the working set small on any machine.
+DEFAULT_MAX_BLOCK_ELEMS = 1 << 24
+
+
+@dataclass
+class Rankings:
+    """Output of :func:`rank_gallery` (all tensors on CPU).
+
+    Attributes:
+        positive_ranks: ``(Q, P)`` long: 0-based rank of each positive, ``-1`` padded.
+        scope_size: ``(Q,)`` long: number of candidates of each query (0 = empty gallery).
+        topk_index: ``(Q, k)`` long: global gallery index of the head of the ranked list, ``-1`` padded.
+        topk_score: ``(Q, k)`` float32 scores of ``topk_index`` (``nan`` padded).
+    """
+
+    positive_ranks: Tensor
+    scope_size: Tensor
+    topk_index: Tensor
+    topk_score: Tensor
+
+
+class EmbeddingScorer:
+    """Dot-product scores of L2-normalised embeddings (= cosine), gallery slice cached per group.
+
+    Args:
+        query: ``(Q, E)`` float.
+        gallery: ``(G, E)`` float, same device.
+    """
+
+    def __init__(self, query: Tensor, gallery: Tensor) -> None:
+        if query.shape[1] != gallery.shape[1]:
+            raise ValueError(f'query dim {query.shape[1]} != gallery dim {gallery.shape[1]}')
+        self.query, self.gallery = query.float(), gallery.float()
+        self._cached: tuple[Tensor | None, Tensor] = (None, self.gallery)
+
+    def __call__(self, q_idx: Tensor, g_idx: Tensor) -> Tensor:
+        if self._cached[0] is not g_idx:
+            sub = self.gallery if g_idx.numel() == self.gallery.shape[0] else self.gallery[g_idx]
+            self._cached = (g_idx, sub.T.contiguous())
+        return self.query[q_idx] @ self._cached[1]
+
+
+class MatrixScorer:
+    """Blocks of a precomputed ``(Q, G)`` score matrix."""
+
+    def __init__(self, scores: Tensor) -> None:
+        self.scores = scores.float()
+
+    def __call__(self, q_idx: Tensor, g_idx: Tensor) -> Tensor:
+        return self.scores[q_idx][:, g_idx]
+
+
+def group_blocks(query_groups: Tensor | None, gallery_groups: Tensor | None, n_query: int,
+                 n_gallery: int) -> Iterator[tuple[Tensor, Tensor]]:
+    """Yield ``(q_idx, g_idx)`` for each gallery scope (indices ascending; CPU long tensors).
+
+    Args:
+        query_groups: ``(Q,)`` long group code of each query, or ``None`` for one global gallery.
+        gallery_groups: ``(G,)`` long group code of each gallery entry (``None`` iff query_groups is).
+    """
+    if query_groups is None or gallery_groups is None:
+        if (query_groups is None) != (gallery_groups is None):
+            raise ValueError('query_groups and gallery_groups must both be given or both be None')
+        yield torch.arange(n_query), torch.arange(n_gallery)
+        return
+    q_order = torch.argsort(query_groups, stable=True)
+    g_order = torch.argsort(gallery_groups, stable=True)
+    q_keys, q_counts = torch.unique_consecutive(query_groups[q_order], return_counts=True)
+    g_keys, g_counts = torch.unique_consecutive(gallery_groups[g_order], return_counts=True)
+    g_start = dict(zip(g_keys.tolist(), (torch.cumsum(g_counts, 0) - g_counts).tolist(), strict=True))
+    g_len = dict(zip(g_keys.tolist(), g_counts.tolist(), strict=True))
+    q_start = 0
+    for key, count in zip(q_keys.tolist(), q_counts.tolist(), strict=True):
+        q_idx = q_order[q_start:q_start + count]
+        q_start += count
+        if key in g_start:  # queries of a group without gallery keep scope 0 (an empty gallery)
+            yield q_idx, g_order[g_start[key]:g_start[key] + g_len[key]]
+
+
+def _block_positive_ranks(scores: Tensor, local_pos: Tensor) -> Tensor:
+    """Ranks under (−score, index) of the positives ``local_pos (n, P)`` (-1 padded) in ``scores (n, m)``."""
+    ranks = torch.full_like(local_pos, -1)
+    pos_scores = scores.gather(1, local_pos.clamp(min=0))
+    cols = None
+    for p in range(local_pos.shape[1]):
+        rows = (local_pos[:, p] >= 0).nonzero().squeeze(1)
+        if rows.numel() == 0:
+            continue
+        block = scores if rows.numel() == scores.shape[0] else scores[rows]
+        target = pos_scores[rows, p].unsqueeze(1)
+        rank = (block > target).sum(1)
+        tied = ((block == target).sum(1) > 1).nonzero().squeeze(1)
+        if tied.numel():  # only rows with an exact tie pay for the index comparison
+            cols = torch.arange(scores.shape[1], device=scores.device) if cols is None else cols
+            before = cols.unsqueeze(0) < local_pos[rows[tied], p].unsqueeze(1)
+            rank[tied] += ((block[tied] == target[tied]) & before).sum(1)
+        ranks[rows, p] = rank
+    return ranks
+
+
+def _block_topk(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """Head ``(n, k)`` of each row's (−score, index) order: local indices and scores."""
+    values, index = scores.topk(k, dim=1, sorted=True)
+    # topk's order among equal scores is unspecified: re-order the shortlist by (-score, index).
+    index, order = index.sort(dim=1)
+    values = values.gather(1, order)
+    order = torch.argsort(-values, dim=1, stable=True)
+    index, values = index.gather(1, order), values.gather(1, order)
+    # A tie at the cut-off may have kept a later index than one left out: redo those rows exactly.
+    spill = ((scores >= values[:, -1:]).sum(1) > k).nonzero().squeeze(1)
+    for row in spill.tolist():
+        sorted_vals, sorted_idx = torch.sort(-scores[row], stable=True)
+        index[row], values[row] = sorted_idx[:k], -sorted_vals[:k]
+    return index, values
+
+
+@torch.no_grad()
+def rank_gallery(score_block: ScoreBlock, positives: Tensor, n_gallery: int, *,
+                 query_groups: Tensor | None = None, gallery_groups: Tensor | None = None, topk: int = 0,
+                 max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS) -> Rankings:
+    """Rank every query against its gallery scope, in bounded-memory blocks.
+
+    Args:
+        score_block: scorer, see :data:`ScoreBlock`.
+        positives: ``(Q, P)`` long global gallery indices of each query's correct entries inside its
+            scope (``-1`` padded), e.g. from :func:`resolve_positives`.
+        n_gallery: ``G``.
+        query_groups: ``(Q,)`` long group codes (per-group scope) or ``None`` (global scope).
+        gallery_groups: ``(G,)`` long group codes or ``None``.
+        topk: length of the ranked-list head to return (0 = none).
+        max_block_elems: largest score block, in floats.
+
+    Returns:
+        :class:`Rankings` on CPU.
+    """
+    n_query = positives.shape[0]
+    ranks = torch.full_like(positives, -1)
+    scope = torch.zeros(n_query, dtype=torch.long)
+    top_index = torch.full((n_query, topk), -1, dtype=torch.long)
+    top_score = torch.full((n_query, topk), float('nan'))
+    local = torch.full((n_gallery,), -1, dtype=torch.long)
+    for q_idx, g_idx in group_blocks(query_groups, gallery_groups, n_query, n_gallery):
+        m = g_idx.numel()
+        local[g_idx] = torch.arange(m)
+        scope[q_idx] = m
+        rows = max(1, max_block_elems // max(m, 1))
+        for start in range(0, q_idx.numel(), rows):
+            qi = q_idx[start:start + rows]
+            scores = score_block(qi, g_idx)
+            pos = positives[qi]
+            local_pos = torch.where(pos >= 0, local[pos.clamp(min=0)], -1)
+            if bool((pos >= 0).any() & (local_pos[pos >= 0] < 0).any()):
+                raise ValueError('a positive index lies outside its query\'s gallery scope')
+            ranks[qi] = _block_positive_ranks(scores, local_pos.to(scores.device)).cpu()
+            if topk and m:
+                k = min(topk, m)
+                index, values = _block_topk(scores, k)
+                top_index[qi, :k] = g_idx[index.cpu()]
+                top_score[qi, :k] = values.float().cpu()
+        local[g_idx] = -1
+    return Rankings(ranks, scope, top_index, top_score)
+
+
+def encode_groups(query_groups: Sequence[object], gallery_groups: Sequence[object]) -> tuple[Tensor, Tensor]:
+    """Map group labels (any hashable, e.g. live ids) to shared long codes ``(Q,)``, ``(G,)``."""
+    codes: dict[object, int] = {}
+    q = [codes.setdefault(g, len(codes)) for g in query_groups]
+    g = [codes.setdefault(x, len(codes)) for x in gallery_groups]
+    return torch.tensor(q, dtype=torch.long), torch.tensor(g, dtype=torch.long)
+
+
+def resolve_positives(query_gt_ids: Sequence[Sequence[str]], gallery_ids: Sequence[str],
+                      query_groups: Tensor | None = None, gallery_groups: Tensor | None = None) -> Tensor:
+    """Global gallery indices of every entry whose id is one of the query's GT ids, inside its scope.
+
+    Every copy of a duplicated id is a positive (each takes its own rank slot).
+
+    Returns:
+        ``(Q, P)`` long, ``-1`` padded, indices ascending per row.
+    """
+    where: dict[str, list[int]] = {}
+    for index, gid in enumerate(gallery_ids):
+        where.setdefault(gid, []).append(index)
+    qg = query_groups.tolist() if query_groups is not None else None
+    gg = gallery_groups.tolist() if gallery_groups is not None else None
+    rows = []
+    for qi, gt_ids in enumerate(query_gt_ids):
+        hits = sorted({j for gid in set(gt_ids) for j in where.get(gid, ())
+                       if qg is None or gg[j] == qg[qi]})
+        rows.append(hits)
+    width = max((len(r) for r in rows), default=0)
+    out = torch.full((len(rows), width), -1, dtype=torch.long)
+    for qi, row in enumerate(rows):
+        if row:
+            out[qi, :len(row)] = torch.tensor(row, dtype=torch.long)
+    return out
