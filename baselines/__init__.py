@@ -1,1 +1,2 @@
 """The comparison methods, each a small package registered into the csa_bench core."""
+from . import asymnet  # noqa: F401

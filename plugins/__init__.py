@@ -2,4 +2,4 @@
 
 Loaded by configs through ``custom_imports=dict(imports=['plugins', 'baselines'])``.
 """
-from . import csa, datasets, encoders, pooling  # noqa: F401
+from . import csa, datasets, encoders, pooling, text  # noqa: F401

@@ -1,0 +1,1 @@
+"""Text encoders: strings -> (N, D) vectors for the multi-modal baselines (SGMN)."""
