@@ -1,2 +1,6 @@
 """The comparison methods, each a small package registered into the csa_bench core."""
 from . import asymnet  # noqa: F401
+from . import seam  # noqa: F401
+from . import common  # noqa: F401
+from . import clip_zeroshot  # noqa: F401
+from . import fashionnet  # noqa: F401
