@@ -33,7 +33,10 @@ from __future__ import annotations
 
 ROLES = ('pair', 'query', 'gallery')
 
-#: Keys of a raw sample and their defaults (``None`` = required).
+#: Keys that every sample must set (the others default to the values below).
+REQUIRED_KEYS = ('role', 'sample_id')
+
+#: Keys of a raw sample and their defaults (``None`` for a required key or an absent path/group).
 SAMPLE_DEFAULTS: dict[str, object] = {
     'role': None,
     'sample_id': None,
@@ -68,7 +71,7 @@ def make_sample(**fields: object) -> dict:
     for key, default in SAMPLE_DEFAULTS.items():
         if key in fields:
             sample[key] = fields[key]
-        elif default is None:
+        elif key in REQUIRED_KEYS:
             raise ValueError(f'sample is missing the required key {key!r}')
         else:
             sample[key] = type(default)() if isinstance(default, (list, dict)) else default
