@@ -1,0 +1,136 @@
+"""Reading media files strictly: a truncated or unreadable file is an error, never silently padded.
+
+OpenCV and libjpeg happily decode a JPEG cut short (the missing rows come out grey), so every image
+goes through :func:`verify_image_bytes` first: the container's end marker must be present (JPEG EOI
+``FF D9``, PNG ``IEND``) and the decoder must return pixels. Videos are opened with decord, which
+fails on a missing ``moov`` atom; frames it cannot seek to raise too.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mmcv
+import numpy as np
+
+JPEG_SOI = b'\xff\xd8'
+JPEG_EOI = b'\xff\xd9'
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+PNG_IEND = b'IEND\xaeB`\x82'
+#: Bytes after the end marker that still count as complete (some encoders pad with zeros).
+_TAIL_SLACK = 64
+
+
+class MediaError(ValueError):
+    """A media file is missing, truncated or cannot be decoded.
+
+    Attributes:
+        path: the offending file.
+        reason: a short human-readable reason.
+    """
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f'{self.path}: {reason}')
+
+
+def verify_image_bytes(data: bytes, path: str | os.PathLike) -> None:
+    """Raise :class:`MediaError` unless ``data`` is a complete JPEG or PNG file."""
+    if data.startswith(JPEG_SOI):
+        # FF D9 cannot occur inside entropy-coded data (FF is stuffed as FF 00), so finding it
+        # near the end means the stream was closed.
+        if JPEG_EOI not in data.rstrip(b'\x00')[-_TAIL_SLACK:]:
+            raise MediaError(path, 'truncated JPEG (no end-of-image marker FF D9)')
+    elif data.startswith(PNG_MAGIC):
+        if PNG_IEND not in data[-_TAIL_SLACK:]:
+            raise MediaError(path, 'truncated PNG (no IEND chunk)')
+    elif not data:
+        raise MediaError(path, 'empty file')
+    else:
+        raise MediaError(path, 'not a JPEG or PNG file (unknown signature)')
+
+
+def read_image(path: str | os.PathLike, verify: bool = True) -> np.ndarray:
+    """Read an image as an RGB uint8 array of shape ``(H, W, 3)``.
+
+    Raises:
+        MediaError: the file is missing, truncated or undecodable.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise MediaError(path, 'file not found') from None
+    except OSError as exc:
+        raise MediaError(path, f'cannot read ({exc.strerror or exc})') from None
+    if verify:
+        verify_image_bytes(data, path)
+    img = mmcv.imfrombytes(data, flag='color', channel_order='rgb', backend='cv2')
+    if img is None or img.size == 0:
+        raise MediaError(path, 'the decoder returned no pixels')
+    return img
+
+
+def open_video(path: str | os.PathLike):
+    """Open ``path`` with decord (CPU, RGB); returns a ``decord.VideoReader``.
+
+    Raises:
+        MediaError: the file is missing, has no frames or cannot be opened.
+    """
+    import decord  # heavy native import; only loaded when a video is read
+
+    if not os.path.isfile(path):
+        raise MediaError(path, 'file not found')
+    try:
+        reader = decord.VideoReader(str(path), num_threads=1)
+    except (RuntimeError, decord.DECORDError) as exc:
+        raise MediaError(path, f'cannot open video ({str(exc).splitlines()[0][:200]})') from None
+    if len(reader) == 0:
+        raise MediaError(path, 'video has no frames')
+    return reader
+
+
+def one_fps_indices(num_frames: int, avg_fps: float, fps: float = 1.0) -> list[int]:
+    """Frame indices sampled at ``fps`` frames per second, like ``ffmpeg -vf fps=1`` (approximately).
+
+    Output frame ``k`` is at time ``k / fps``; it takes the nearest decoded frame. A clip shorter than
+    one sampling period still yields its first frame.
+
+    Args:
+        num_frames: decoded frames in the video.
+        avg_fps: the video's frame rate.
+        fps: the sampling rate.
+    """
+    if num_frames <= 0:
+        return []
+    if avg_fps <= 0:
+        return [0]
+    duration = num_frames / avg_fps
+    count = max(1, int(np.floor(duration * fps + 1e-6)))
+    return [min(num_frames - 1, int(round(k / fps * avg_fps))) for k in range(count)]
+
+
+def tenframe_indices(n: int, k: int = 10) -> list[int]:
+    """Keep at most ``k`` of ``n`` items with the ``floor(i·n/k)`` rule (CSA's MovingFashion prep).
+
+    This is the V1 rule ``floor(linspace(0, n, k, endpoint=False))`` written exactly in integers.
+    """
+    if n <= k:
+        return list(range(n))
+    return [i * n // k for i in range(k)]
+
+
+def read_video_frames(reader, indices: list[int], path: str | os.PathLike) -> np.ndarray:
+    """Decode ``indices`` in one ``get_batch`` call; returns uint8 ``(N, H, W, 3)`` RGB.
+
+    Raises:
+        MediaError: an index is out of range or a frame cannot be decoded.
+    """
+    if not indices:
+        raise MediaError(path, 'no frames selected')
+    if max(indices) >= len(reader) or min(indices) < 0:
+        raise MediaError(path, f'frame index out of range (video has {len(reader)} frames)')
+    try:
+        return reader.get_batch(list(indices)).asnumpy()
+    except Exception as exc:  # decord raises its own error types from C++
+        raise MediaError(path, f'cannot decode frames ({str(exc).splitlines()[0][:200]})') from None

@@ -1,0 +1,9 @@
+"""Registered data transforms: frame sampling, decoding, per-frame pixel ops, packing."""
+from .loading import InitVideoReader, LoadFrames, LoadShopImage
+from .packing import PackRetrievalInputs
+from .pixel import CenterCropFrames, RandomCropFrames, RandomFlipFrames, ResizeFrames
+from .sampling import SampleFrames, tail_cut_length, uniform_indices
+
+__all__ = ['CenterCropFrames', 'InitVideoReader', 'LoadFrames', 'LoadShopImage', 'PackRetrievalInputs',
+           'RandomCropFrames', 'RandomFlipFrames', 'ResizeFrames', 'SampleFrames', 'tail_cut_length',
+           'uniform_indices']

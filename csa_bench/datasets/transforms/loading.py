@@ -1,0 +1,109 @@
+"""Loading pixels: mp4 through decord (batched), JPEG/PNG frame folders and shop images."""
+from __future__ import annotations
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from ...registry import TRANSFORMS
+from ..media import one_fps_indices, open_video, read_image, read_video_frames, tenframe_indices
+
+
+@TRANSFORMS.register_module()
+class InitVideoReader(BaseTransform):
+    """Open an mp4 with decord and list its candidate frames: ``fps`` per second, at most ``max_frames``.
+
+    This replaces CSA's ffmpeg extraction step (datasets.md §6): frames at 1 fps, then at most 10 of
+    them with the ``floor(i·n/10)`` rule. Parity with ffmpeg's ``fps=1`` choice is approximate.
+    A sample without ``video_path`` passes through.
+
+    Required keys: ``video_path`` (optional).
+
+    Added keys: ``video_reader``, ``total_frames``, ``avg_fps``, ``frame_candidates`` (list[int],
+    frame indices in the video).
+
+    Args:
+        fps: sampling rate in frames per second.
+        max_frames: keep at most this many of the sampled frames (``None``: all).
+    """
+
+    def __init__(self, fps: float = 1.0, max_frames: int | None = 10) -> None:
+        if fps <= 0:
+            raise ValueError(f'fps must be > 0, got {fps}')
+        self.fps = fps
+        self.max_frames = max_frames
+
+    def transform(self, results: dict) -> dict:
+        path = results.get('video_path')
+        if not path:
+            return results
+        reader = open_video(path)
+        candidates = one_fps_indices(len(reader), float(reader.get_avg_fps()), self.fps)
+        if self.max_frames is not None:
+            candidates = [candidates[i] for i in tenframe_indices(len(candidates), self.max_frames)]
+        results.update(video_reader=reader, total_frames=len(reader), avg_fps=float(reader.get_avg_fps()),
+                       frame_candidates=candidates)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(fps={self.fps}, max_frames={self.max_frames})'
+
+
+@TRANSFORMS.register_module()
+class LoadFrames(BaseTransform):
+    """Decode the sampled frames of a clip, from the open video (one ``get_batch``) or JPEG files.
+
+    Every image is verified (a truncated JPEG/PNG raises :class:`~csa_bench.datasets.media.MediaError`).
+    A sample without frames passes through.
+
+    Required keys: ``frame_inds`` and either ``video_reader`` + ``frame_candidates`` or
+    ``frame_paths`` (optional: pass-through when ``frame_inds`` is absent).
+
+    Added keys: ``imgs`` (list of uint8 ``(H, W, 3)`` RGB arrays). Removed: ``video_reader``.
+    """
+
+    def transform(self, results: dict) -> dict:
+        inds = results.get('frame_inds')
+        if inds is None:
+            return results
+        reader = results.pop('video_reader', None)
+        if reader is not None:
+            picks = [results['frame_candidates'][i] for i in inds]
+            batch = read_video_frames(reader, picks, results['video_path'])
+            results['imgs'] = list(batch)
+        else:
+            paths = results['frame_paths']
+            results['imgs'] = [read_image(paths[i]) for i in inds]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}()'
+
+
+@TRANSFORMS.register_module()
+class LoadShopImage(BaseTransform):
+    """Read the shop image (mmcv image io, RGB), verified against truncation.
+
+    Required keys: ``img_path`` (optional: pass-through when absent, e.g. for queries).
+
+    Added keys: ``img`` (uint8 ``(H, W, 3)`` RGB), ``img_shape`` ((H, W)).
+    """
+
+    def transform(self, results: dict) -> dict:
+        path = results.get('img_path')
+        if not path:
+            return results
+        img = read_image(path)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}()'
+
+
+def stack_frames(imgs: list[np.ndarray]) -> np.ndarray:
+    """Stack same-sized frames into ``(N, H, W, 3)``; raise naming the sizes when they differ."""
+    shapes = {img.shape for img in imgs}
+    if len(shapes) != 1:
+        raise ValueError(f'frames of one clip must share a size after the pixel transforms, got {sorted(shapes)}')
+    return np.stack(imgs)

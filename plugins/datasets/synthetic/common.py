@@ -1,0 +1,46 @@
+"""Shared pieces of the synthetic writers: sizes, image encoding, deterministic ids."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+#: Dataset sizes. ``small`` is the ``make demo`` default (< 1 min on 2 cores); ``tiny`` is for tests.
+SIZES: dict[str, dict] = {
+    # 2 shops x 4 products: a few hundred small JPEGs, ~1 s.
+    'tiny': dict(shops=2, products=4, train_clips=2, test_clips=(1, 1), frames=(6, 12), views=2, image=96),
+    # 6 shops x 10 products, ~4 training clips and 1-2 test clips per product (LPR4M-like ratios).
+    'small': dict(shops=6, products=10, train_clips=4, test_clips=(1, 2), frames=(7, 14), views=3, image=96),
+    'medium': dict(shops=12, products=16, train_clips=8, test_clips=(2, 3), frames=(8, 16), views=3, image=96),
+}
+#: JPEG quality of written frames (small files; the artefacts are part of the realism).
+JPEG_QUALITY = 90
+
+
+def size_config(size: str) -> dict:
+    """The size preset, or a clear error listing the valid names."""
+    if size not in SIZES:
+        raise ValueError(f'unknown size {size!r}; choose one of {sorted(SIZES)}')
+    return SIZES[size]
+
+
+def write_image(path: Path, rgb: np.ndarray) -> None:
+    """Encode an RGB array to ``path`` (JPEG or PNG by suffix)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if path.suffix.lower() in ('.jpg', '.jpeg') else []
+    ok, data = cv2.imencode(path.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise OSError(f'{path}: cannot encode image')
+    path.write_bytes(data.tobytes())
+
+
+def write_tsv_atomic(path: Path, rows: list[list[str]]) -> None:
+    """Write tab-separated rows atomically (fields must not contain tabs or newlines)."""
+    from csa_bench.utils import write_text_atomic
+
+    for row in rows:
+        for cell in row:
+            if '\t' in cell or '\n' in cell:
+                raise ValueError(f'{path}: a field contains a tab or newline: {cell!r}')
+    write_text_atomic(path, ''.join('\t'.join(row) + '\n' for row in rows))
