@@ -49,7 +49,7 @@ def _one_line(err: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the subcommand; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    args = parser.parse_args([*argv] if argv is not None else None)  # `list` names the subcommand module
     try:
         return int(args._run(args) or 0)
     except CliError as err:

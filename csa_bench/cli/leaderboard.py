@@ -1,0 +1,62 @@
+"""``csa-bench leaderboard [--results DIR] [--out FILE] [--check]``: result JSONs -> markdown + figures.
+
+``--check`` regenerates the markdown in memory and exits 1 when ``--out`` differs (figures are not
+compared, and nothing is written).
+"""
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from .errors import CliError
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    from leaderboard import DEFAULT_OUT, DEFAULT_RESULTS
+
+    parser = subparsers.add_parser('leaderboard', help='generate LEADERBOARD.md from result files')
+    parser.add_argument('--results', default=str(DEFAULT_RESULTS),
+                        help='folder of result JSONs, searched recursively (default %(default)s)')
+    parser.add_argument('--out', default=str(DEFAULT_OUT), help='markdown file (default %(default)s); '
+                        'figures go to figures/ beside it')
+    parser.add_argument('--check', action='store_true',
+                        help='exit 1 when --out differs from a fresh generation (writes nothing)')
+    parser.add_argument('--reported', default=None,
+                        help='reported-rows YAML (default: leaderboard/reported.yaml; "none" for none)')
+    parser.add_argument('--no-figures', action='store_true', help='write the markdown only')
+    return parser
+
+
+def generate(results: str, out: str, *, check: bool = False, reported: str | None = None,
+             figures: bool = True, console: Console | None = None) -> int:
+    """Build the leaderboard; write it, or with ``check`` compare it. Returns the exit code."""
+    import leaderboard
+
+    console = console or Console()
+    kwargs = {}
+    if reported is not None:
+        kwargs['reported'] = None if reported.lower() == 'none' else reported
+    try:
+        board = leaderboard.build(results, **kwargs)
+    except leaderboard.LeaderboardError as err:
+        for message in err.errors:
+            Console(stderr=True).print(f'[red]invalid:[/] {message}', highlight=False, soft_wrap=True)
+        raise CliError(f'{len(err.errors)} invalid or conflicting input(s); first: {err.errors[0]}') from err
+    counts = (f'{board.n_files} result file(s), {board.n_reported} reported row(s), '
+              f'{len(board.tables)} table(s)')
+    if check:
+        reason = leaderboard.check(board, out)
+        if reason:
+            console.print(f'[red]stale:[/] {reason}', highlight=False)
+            return 1
+        console.print(f'[green]up to date:[/] {out} ({counts})', highlight=False)
+        return 0
+    written = leaderboard.write(board, out, figures=figures)
+    console.print(f'[green]wrote[/] {out} ({counts}) and {len(written) - 1} figure(s)', highlight=False)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return generate(args.results, args.out, check=args.check, reported=args.reported,
+                    figures=not args.no_figures)

@@ -1,0 +1,106 @@
+"""Leaderboard figures (matplotlib, Agg backend): R@K curves per table, an ablation chart per dataset.
+
+PNGs are written without the matplotlib version in their metadata, so a re-run on the same versions
+gives the same bytes; ``--check`` still compares only the markdown (font rendering may differ
+between machines).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot is imported)
+
+from .rows import Row  # noqa: E402
+from .tables import Table, ablation_figure  # noqa: E402
+
+_METADATA = {'Software': None}   # no version string: identical inputs give identical files
+
+
+def _save(fig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, metadata=_METADATA)
+    plt.close(fig)
+
+
+def recall_curves(table: Table, path: str | os.PathLike) -> None:
+    """One line per row: R@K (y) against K (x), std error bars; reported rows dashed."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for row in table.reproduced + table.reported:
+        ks = sorted(row.recall)
+        if not ks:
+            continue
+        means = [row.recall[k].mean for k in ks]
+        errs = [row.recall[k].std or 0.0 for k in ks]
+        errs = errs if any(errs) else None   # single-seed and reported rows: no zero-height error caps
+        style = '--' if row.kind == 'reported' else '-'
+        label = f'{row.label} (reported)' if row.kind == 'reported' else row.label
+        ax.errorbar(ks, means, yerr=errs, fmt=style + 'o', markersize=4, capsize=3, label=label)
+    ax.set_xticks(table.ks)
+    ax.set_xlabel('K')
+    ax.set_ylabel(f'{table.column(table.ks[0]).rstrip("0123456789")}K (%)' if table.ks else '%')
+    ax.set_title(f'{table.dataset} · {table.protocol}', fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc='lower right')
+    fig.tight_layout()
+    _save(fig, Path(path))
+
+
+def _series_name(row: Row) -> str:
+    if row.kind == 'reported':
+        return f'reported: {row.protocol}, tta={row.tta}'
+    return f'reproduced: {row.protocol}, tta={row.tta}'
+
+
+def ablation_chart(dataset: str, rows: list[Row], path: str | os.PathLike) -> None:
+    """Grouped bars: x = component set (ICL, ICL+PMD, ...), one series per (provenance, protocol, tta),
+    height = the row's first-K value (std error bars). Series are not comparable with each other."""
+    rows = [r for r in rows if r.components and r.recall]
+    sets = sorted({r.components for r in rows}, key=lambda c: (len(c), c))
+    series: dict[str, dict[tuple, Row]] = {}
+    for row in sorted(rows, key=lambda r: (r.kind, r.protocol, r.tta, r.label)):
+        # Several runs with one component set in a series (e.g. encoder variants): the best first-K is kept.
+        slot = series.setdefault(_series_name(row), {})
+        kept = slot.get(row.components)
+        if kept is None or row.recall[min(row.recall)].mean > kept.recall[min(kept.recall)].mean:
+            slot[row.components] = row
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    width = 0.8 / max(len(series), 1)
+    for index, (name, slot) in enumerate(sorted(series.items())):
+        xs, heights, errs = [], [], []
+        for x, comps in enumerate(sets):
+            if comps in slot:
+                stat = slot[comps].recall[min(slot[comps].recall)]
+                xs.append(x + (index - (len(series) - 1) / 2) * width)
+                heights.append(stat.mean)
+                errs.append(stat.std or 0.0)
+        ax.bar(xs, heights, width=width * 0.95, yerr=errs if any(errs) else None, capsize=3, label=name,
+               hatch='//' if name.startswith('reported') else None, alpha=0.85)
+    ax.set_xticks(range(len(sets)))
+    ax.set_xticklabels(['+'.join(c) for c in sets])
+    ax.set_ylabel('first K of the protocol (R@1 / top-1), %')
+    ax.set_title(f'Ablation on {dataset} (series are not comparable with each other)', fontsize=10)
+    ax.grid(axis='y', alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, Path(path))
+
+
+def write_figures(tables: list[Table], out_dir: str | os.PathLike) -> list[Path]:
+    """Write every figure the markdown links to, under ``out_dir``; returns their paths."""
+    out_dir, written = Path(out_dir), []
+    for table in tables:
+        rel = table.recall_figure()
+        if rel:
+            recall_curves(table, out_dir / rel)
+            written.append(out_dir / rel)
+    for dataset in sorted({t.dataset for t in tables}):
+        rows = [r for t in tables if t.dataset == dataset for r in t.reproduced + t.reported]
+        rel = ablation_figure(dataset, rows)
+        if rel:
+            ablation_chart(dataset, rows, out_dir / rel)
+            written.append(out_dir / rel)
+    return written

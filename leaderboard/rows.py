@@ -1,0 +1,244 @@
+"""From result files and reported data to leaderboard rows.
+
+A reproduced row is one configuration (or, for ``csa-bench score`` results without a config, one
+method name) on one (dataset, protocol, tta): its seeds are aggregated as mean and sample standard
+deviation (``ddof=1``). A reported row is one entry of ``reported.yaml``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from csa_bench.results import COMPONENTS, ResultError, load_result
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPORTED_FILE = PACKAGE_DIR / 'reported.yaml'
+PROTOCOLS_FILE = PACKAGE_DIR / 'protocols.yaml'
+_K_KEY = re.compile(r'^(?:R@|top)(\d+)$')
+
+
+class LeaderboardError(ValueError):
+    """Invalid or conflicting inputs; ``errors`` holds one message per problem (file and field named)."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__(f'{len(errors)} invalid input(s): ' + '; '.join(errors))
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A metric over seeds: mean, sample std (None for one seed) and the seed count."""
+
+    mean: float
+    std: float | None
+    n: int
+
+
+@dataclass
+class Row:
+    """One leaderboard row (see the module docstring)."""
+
+    kind: str                      # 'reproduced' | 'reported'
+    dataset: str
+    protocol: str
+    method: str
+    label: str                     # config stem, score method name, or reported id
+    components: tuple[str, ...]
+    tta: str
+    train_data: str
+    recall: dict[int, Stat]        # K -> value in percent
+    seeds: tuple[int, ...] = ()
+    num_params: int | None = None
+    checkpoints: tuple[str, ...] = ()
+    annotations: str | None = None
+    commits: tuple[str, ...] = ()
+    config_hash: str | None = None
+    dates: tuple[str, ...] = ()
+    train_time_s: float | None = None
+    test_time_s: float | None = None
+    zero_shot: bool = False
+    source: str = ''
+    status: str = ''
+    files: tuple[str, ...] = field(default=(), repr=False)
+
+
+def recall_values(metrics: dict) -> dict[int, float]:
+    """``{K: value}`` from ``R@K`` (or ``topK``) metric keys."""
+    out = {}
+    for key, value in metrics.items():
+        match = _K_KEY.match(key)
+        if match:
+            out[int(match.group(1))] = float(value)
+    return out
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _stat(values: list[float]) -> Stat:
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return Stat(mean, None, len(values))
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return Stat(mean, math.sqrt(var), len(values))
+
+
+def load_protocols(path: str | os.PathLike = PROTOCOLS_FILE) -> dict[str, dict]:
+    """Protocol descriptions (``protocols.yaml``), keyed by protocol id."""
+    data = yaml.safe_load(Path(path).read_text(encoding='utf-8')) or {}
+    if not isinstance(data, dict):
+        raise LeaderboardError([f'{path}: expected a mapping of protocol ids'])
+    return data
+
+
+def _registered_protocols() -> set[str]:
+    try:
+        from csa_bench.registry import PROTOCOLS
+        PROTOCOLS.import_from_location()
+        return set(PROTOCOLS.module_dict)
+    except Exception:   # noqa: BLE001  (the evaluation package may not import yet; the yaml ids still work)
+        return set()
+
+
+def load_reported(path: str | os.PathLike = REPORTED_FILE, known: set[str] | None = None) -> list[Row]:
+    """Reported rows from a ``reported.yaml`` file; each entry needs id, method, dataset, protocol,
+    metrics, source and status (``verified`` or ``quoted``; unverified numbers are never listed)."""
+    entries = yaml.safe_load(Path(path).read_text(encoding='utf-8')) or []
+    rows, errors, seen = [], [], set()
+    for index, entry in enumerate(entries):
+        where = f'{path}: entry {index}'
+        if not isinstance(entry, dict):
+            errors.append(f'{where}: expected a mapping')
+            continue
+        missing = [k for k in ('id', 'method', 'dataset', 'protocol', 'metrics', 'source', 'status')
+                   if not entry.get(k)]
+        if missing:
+            errors.append(f"{where}: field '{missing[0]}': missing")
+            continue
+        where = f"{path}: entry '{entry['id']}'"
+        if entry['id'] in seen:
+            errors.append(f"{where}: field 'id': duplicate")
+        seen.add(entry['id'])
+        if entry['status'] not in ('verified', 'quoted'):
+            errors.append(f"{where}: field 'status': {entry['status']!r} "
+                          '(only verified or quoted numbers are shown)')
+        if known is not None and entry['protocol'] not in known:
+            errors.append(f"{where}: field 'protocol': unknown protocol id {entry['protocol']!r}")
+        bad = [c for c in entry.get('components', []) if c not in COMPONENTS]
+        if bad:
+            errors.append(f"{where}: field 'components': unknown component {bad[0]!r}")
+        recall = recall_values(entry['metrics'])
+        if len(recall) != len(entry['metrics']):
+            errors.append(f"{where}: field 'metrics': keys must be R@K or topK, "
+                          f"got {sorted(entry['metrics'])}")
+        method = entry['method'] + (f" ({entry['subset']})" if entry.get('subset') else '')
+        rows.append(Row(kind='reported', dataset=entry['dataset'], protocol=entry['protocol'], method=method,
+                        label=entry['id'], components=tuple(entry.get('components', [])),
+                        tta=entry.get('tta', 'unknown'), train_data=entry.get('train_data', 'unknown'),
+                        recall={k: Stat(v, None, 1) for k, v in recall.items()},
+                        source=entry['source'], status=entry['status']))
+    if errors:
+        raise LeaderboardError(errors)
+    return rows
+
+
+def load_results(results_dir: str | os.PathLike, known: set[str]) -> list[tuple[Path, dict]]:
+    """Every ``*.json`` under ``results_dir`` (recursively, sorted), validated; protocol ids must be known."""
+    root = Path(results_dir)
+    if not root.exists():
+        return []
+    loaded, errors = [], []
+    for path in sorted(root.rglob('*.json')):
+        try:
+            record = load_result(path)
+            if record['protocol'] not in known:
+                raise ResultError(path, 'protocol', f"unknown protocol id {record['protocol']!r} "
+                                                    f"(known: {', '.join(sorted(known))})")
+        except ResultError as err:
+            errors.append(str(err))
+            continue
+        loaded.append((path, record))
+    if errors:
+        raise LeaderboardError(errors)
+    return loaded
+
+
+def _run_key(record: dict) -> str:
+    return record['config'] or f"score:{record['method']}"
+
+
+def _check_conflicts(records: list[tuple[Path, dict]]) -> list[str]:
+    """Two files for one config + seed, or one config's seeds from different config versions / data."""
+    errors, first_of_run, first_of_config = [], {}, {}
+    for path, record in records:
+        key = _run_key(record)
+        run = (key, record['seed'])
+        if run in first_of_run:
+            other = first_of_run[run]
+            if other['config_hash'] != record['config_hash']:
+                errors.append(f"{path}: field 'config_hash': differs from {other['_path']} for the same "
+                              f"config ({key}) and seed {record['seed']}")
+            else:
+                errors.append(f"{path}: field 'seed': duplicate of {other['_path']} (same config {key}, "
+                              f"config hash and seed {record['seed']})")
+            continue
+        first_of_run[run] = dict(record, _path=path)
+        if key not in first_of_config:
+            first_of_config[key] = dict(record, _path=path)
+            continue
+        other = first_of_config[key]
+        for name, value, other_value in (
+                ('config_hash', record['config_hash'], other['config_hash']),
+                ('dataset', record['dataset'], other['dataset']),
+                ('protocol', record['protocol'], other['protocol']),
+                ('tta', record['tta'], other['tta']),
+                ('annotations.sha256', record['annotations']['sha256'], other['annotations']['sha256'])):
+            if value != other_value:
+                errors.append(f"{path}: field '{name}': {value!r} differs from {other_value!r} in "
+                              f"{other['_path']} (seed {other['seed']}) for the same config {key}: "
+                              'seeds of one row must come from one config version on one dataset; '
+                              're-run or remove the stale file')
+                break
+    return errors
+
+
+def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
+    """Aggregate validated records into rows (one per config); raises on conflicts."""
+    errors = _check_conflicts(records)
+    if errors:
+        raise LeaderboardError(errors)
+    groups: dict[str, list[tuple[Path, dict]]] = {}
+    for path, record in records:
+        groups.setdefault(_run_key(record), []).append((path, record))
+    rows = []
+    for _, items in sorted(groups.items()):
+        items.sort(key=lambda item: (item[1]['seed'] is None, item[1]['seed'] or 0))
+        recs = [r for _, r in items]
+        first = recs[0]
+        per_k: dict[int, list[float]] = {}
+        for rec in recs:
+            for k, v in recall_values(rec['metrics']).items():
+                per_k.setdefault(k, []).append(v)
+        times = {name: [r[name] for r in recs if r[name] is not None]
+                 for name in ('train_time_s', 'test_time_s')}
+        label = Path(first['config']).stem if first['config'] else first['method']
+        rows.append(Row(
+            kind='reproduced', dataset=first['dataset'], protocol=first['protocol'], method=first['method'],
+            label=label, components=tuple(first['components']), tta=first['tta'],
+            train_data=first['train_data'],
+            recall={k: _stat(v) for k, v in sorted(per_k.items())},
+            seeds=tuple(r['seed'] for r in recs if r['seed'] is not None), num_params=first['num_params'],
+            checkpoints=tuple(r['checkpoint_sha256'] for r in recs if r['checkpoint_sha256']),
+            annotations=first['annotations']['sha256'],
+            commits=tuple(dict.fromkeys(
+                (r['git']['commit'] or 'unknown') + ('+dirty' if r['git']['dirty'] else '') for r in recs)),
+            config_hash=first['config_hash'], dates=tuple(sorted(r['date'] for r in recs)),
+            train_time_s=_mean(times['train_time_s']), test_time_s=_mean(times['test_time_s']),
+            zero_shot=first['zero_shot'], files=tuple(str(p) for p, _ in items)))
+    return rows

@@ -1,0 +1,102 @@
+"""Group rows into one table per (dataset, protocol), ranked, with "best" markers and figure names.
+
+Ordering: reproduced rows by their first-K mean (descending), ties by label; then reported rows in
+the order of ``reported.yaml`` (the papers' own order).
+Best markers: per column, among reproduced rows that share the test annotations (checksum) and the
+test-time setting (protocols.md §8: only those rows are comparable). Reported rows are never ranked
+nor marked, even when their protocol id is the table's.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .rows import Row
+
+
+def _safe(name: str) -> str:
+    return re.sub(r'[^A-Za-z0-9.-]+', '-', name)
+
+
+@dataclass
+class Table:
+    """The rows of one (dataset, protocol) pair and what the markdown prints around them."""
+
+    dataset: str
+    protocol: str
+    description: dict
+    ks: list[int]
+    reproduced: list[Row] = field(default_factory=list)
+    reported: list[Row] = field(default_factory=list)
+    best: set[tuple[str, int]] = field(default_factory=set)   # (row label, K) holding a best value
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe id, e.g. ``synthetic-lpr4m__lpr4m-csa``."""
+        return f'{_safe(self.dataset)}__{_safe(self.protocol)}'
+
+    @property
+    def has_components(self) -> bool:
+        return any(row.components for row in self.reproduced + self.reported)
+
+    @property
+    def synthetic(self) -> bool:
+        return self.dataset.startswith('synthetic')
+
+    def column(self, k: int) -> str:
+        """Header of the K column (``R@1``, ``top-5``...), from the protocol's ``column`` template."""
+        return str(self.description.get('column', 'R@{k}')).format(k=k)
+
+    def recall_figure(self) -> str | None:
+        """Relative path of the R@K-curve figure, or None when no row has a value."""
+        rows = self.reproduced + self.reported
+        return f'figures/{self.slug}__recall.png' if any(r.recall for r in rows) else None
+
+
+def ablation_figure(dataset: str, rows: list[Row]) -> str | None:
+    """Relative path of a dataset's ablation bar chart, or None when no row lists components."""
+    if not any(r.components and r.recall for r in rows):
+        return None
+    return f'figures/{_safe(dataset)}__ablation.png'
+
+
+def _sort_key(row: Row, first_k: int | None) -> tuple:
+    stat = row.recall.get(first_k) if first_k is not None else None
+    return (stat is None, -(stat.mean if stat else 0.0), row.label)
+
+
+def _mark_best(table: Table) -> None:
+    groups: dict[tuple, list[Row]] = {}
+    for row in table.reproduced:
+        groups.setdefault((row.annotations, row.tta), []).append(row)
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue   # a lone row is not "best" of anything
+        for k in table.ks:
+            values = [(row.recall[k].mean, row.label) for row in rows if k in row.recall]
+            if values:
+                top = max(v for v, _ in values)
+                # Compare at the printed precision so that equal-looking values are all marked.
+                table.best.update((label, k) for v, label in values if round(v, 2) == round(top, 2))
+
+
+def build_tables(reproduced: list[Row], reported: list[Row], protocols: dict[str, dict]) -> list[Table]:
+    """Tables sorted by (synthetic last, dataset, protocol); see the module docstring for the order."""
+    tables: dict[tuple[str, str], Table] = {}
+    for row in reproduced + reported:
+        key = (row.dataset, row.protocol)
+        if key not in tables:
+            tables[key] = Table(row.dataset, row.protocol, dict(protocols.get(row.protocol, {})), [])
+        (tables[key].reproduced if row.kind == 'reproduced' else tables[key].reported).append(row)
+    out = []
+    for key in sorted(tables, key=lambda k: (k[0].startswith('synthetic'), k[0], k[1])):
+        table = tables[key]
+        ks = set(table.description.get('ks', []))
+        for row in table.reproduced + table.reported:
+            ks.update(row.recall)
+        table.ks = sorted(ks)
+        first_k = table.ks[0] if table.ks else None
+        table.reproduced.sort(key=lambda r: _sort_key(r, first_k))
+        _mark_best(table)
+        out.append(table)
+    return out
