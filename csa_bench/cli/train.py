@@ -17,7 +17,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help='override config keys, e.g. train_cfg.max_iters=40')
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
                         help='resume from CKPT, or from the latest checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true', help='mixed precision (AmpOptimWrapper, CUDA)')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: AmpOptimWrapper on CUDA, bf16 autocast on CPU')
+    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default=None,
+                        help='AMP dtype (default: the config\'s, else float16 on CUDA; CPU needs bfloat16)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='distributed launcher (torchrun = pytorch)')
     parser.add_argument('--seed', type=int, default=None, help='override randomness.seed')
@@ -27,9 +30,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from csa_bench.engine import api
 
+    if args.amp_dtype and not args.amp:
+        raise CliError('--amp-dtype needs --amp')
     try:
         outcome = api.train(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
-                            resume=args.resume or False, amp=args.amp, launcher=args.launcher, seed=args.seed)
+                            resume=args.resume or False, amp=args.amp, launcher=args.launcher, seed=args.seed,
+                            amp_dtype=args.amp_dtype)
     except api.ConfigError as err:
         raise CliError(str(err)) from err
     Console().print(f'[green]trained[/] {args.config} in {outcome.train_time_s:.1f}s; '

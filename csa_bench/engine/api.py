@@ -10,6 +10,8 @@ from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exp
 from mmengine.runner import Runner
 
 from . import checkpoint as _checkpoint  # noqa: F401  (torch>=2.6 resume fix, see checkpoint.py)
+from . import distributed as _dist
+from .precision import PrecisionError, configure_amp
 
 
 class ConfigError(ValueError):
@@ -64,26 +66,27 @@ def _find_resume_checkpoint(work_dir: str) -> str | None:
 
 def train(config: str | os.PathLike, *, work_dir: str | None = None, cfg_options: dict | None = None,
           resume: str | bool = False, amp: bool = False, launcher: str = 'none',
-          seed: int | None = None) -> TrainOutcome:
+          seed: int | None = None, amp_dtype: str | None = None) -> TrainOutcome:
     """Train ``config`` with mmengine's Runner; returns the work dir and last checkpoint.
 
     Args:
         resume: False, True/'auto' (latest checkpoint in the work dir) or a checkpoint path.
-        amp: Use ``AmpOptimWrapper`` (CUDA only; the dtype comes from the config's
-            ``optim_wrapper.dtype``, default float16).
-        launcher: 'none', 'pytorch' (torchrun) or 'slurm'.
+        amp: Mixed precision: ``AmpOptimWrapper`` on CUDA, ``CPUAutocastOptimWrapper`` (bf16) on CPU
+            (see ``csa_bench.engine.precision``).
+        launcher: 'none', 'pytorch' (torchrun) or 'slurm'. The per-process batch is derived from
+            the config's ``global_batch_size`` and the world size (``csa_bench.engine.distributed``).
         seed: Overrides ``randomness.seed``.
+        amp_dtype: 'float16' or 'bfloat16' with ``amp`` (default: the config's, else float16).
     """
     cfg = load_config(config, cfg_options, work_dir)
     cfg.launcher = launcher
     if seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
     if amp:
-        import torch
-        if not torch.cuda.is_available():
-            raise ConfigError('--amp needs a CUDA device (mmengine AmpOptimWrapper); this machine has none')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        try:
+            configure_amp(cfg, amp_dtype)
+        except PrecisionError as err:
+            raise ConfigError(f'--amp: {err}') from err
     if resume:
         if resume is True or resume == 'auto':
             cfg.resume, cfg.load_from = True, None   # mmengine finds the latest checkpoint
@@ -91,7 +94,16 @@ def train(config: str | os.PathLike, *, work_dir: str | None = None, cfg_options
             if not Path(resume).is_file():
                 raise ConfigError(f'checkpoint {resume} does not exist')
             cfg.resume, cfg.load_from = True, str(resume)
-    runner = Runner.from_cfg(cfg)
+    try:
+        _, world_size = _dist.init_distributed(cfg, launcher)
+        plan = _dist.apply_batch_plan(cfg, world_size)
+        runner = Runner.from_cfg(cfg)
+        _dist.check_batch_multiple(plan, runner.model, source=str(cfg.filename))
+    except _dist.DistributedConfigError as err:
+        raise ConfigError(str(err)) from err
+    runner.logger.info(f'{plan.describe()}; {_dist.describe_launch()}')
+    if world_size > 1 and not any(isinstance(h, _dist.GlobalBatchLogHook) for h in runner.hooks):
+        runner.register_hook(_dist.GlobalBatchLogHook())  # logs show the global batch, not rank 0's
     start = time.perf_counter()
     runner.train()
     elapsed = time.perf_counter() - start
@@ -107,6 +119,10 @@ def test(config: str | os.PathLike, checkpoint: str | None = None, *, work_dir: 
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise ConfigError(f'checkpoint {checkpoint} does not exist')
     cfg.load_from = checkpoint
+    try:
+        _dist.init_distributed(cfg, launcher)
+    except _dist.DistributedConfigError as err:
+        raise ConfigError(str(err)) from err
     runner = Runner.from_cfg(cfg)
     start = time.perf_counter()
     metrics = runner.test()
