@@ -6,7 +6,7 @@ leaderboard reads them. Schema 1 (every key is always present; ``null`` where un
     schema: 1                     method: str            config: str | null (repo-relative path)
     config_hash: str | null       components: [ICL|PMD|PFR ...]   losses: [loss type names]
     zero_shot: bool               protocol: str          protocol_info: {str: scalar | list}
-    tta: str                      dataset: str           split: str
+    tta: str                      scoring: str           dataset: str           split: str
     annotations: {sha256: str | null, files: int}        train_data: str
     metrics: {name: float}        seed: int | null       checkpoint: str | null
     checkpoint_sha256: str | null num_params: int | null
@@ -57,7 +57,8 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 _FIELDS: dict[str, tuple] = {
     'schema': (int,), 'method': (str,), 'config': (str, None), 'config_hash': (str, None),
     'components': (list,), 'losses': (list,), 'zero_shot': (bool,), 'protocol': (str,),
-    'protocol_info': (dict,), 'tta': (str,), 'dataset': (str,), 'split': (str,), 'annotations': (dict,),
+    'protocol_info': (dict,), 'tta': (str,), 'scoring': (str,), 'dataset': (str,), 'split': (str,),
+    'annotations': (dict,),
     'train_data': (str,), 'metrics': (dict,), 'seed': (int, None), 'checkpoint': (str, None),
     'checkpoint_sha256': (str, None), 'num_params': (int, None), 'git': (dict,),
     'csa_bench_version': (str,), 'date': (str,), 'hardware': (dict,), 'train_time_s': (float, int, None),
@@ -196,7 +197,8 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
                 annotations: dict | None = None, config: str | os.PathLike | None = None,
                 cfg_hash: str | None = None, components: list[str] | None = None,
                 losses: list[str] | None = None, zero_shot: bool = False, protocol_info: dict | None = None,
-                tta: str = 'none', train_data: str = 'unknown', seed: int | None = None,
+                tta: str = 'none', scoring: str = 'embedding cosine', train_data: str = 'unknown',
+                seed: int | None = None,
                 checkpoint: str | os.PathLike | None = None, num_params: int | None = None,
                 train_time_s: float | None = None, test_time_s: float | None = None) -> dict:
     """Build a schema-1 result record (the lower-level entry point, e.g. for ``csa-bench score``).
@@ -214,7 +216,8 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
     record = {
         'schema': SCHEMA, 'method': method, 'config': _relative(config), 'config_hash': cfg_hash,
         'components': comps, 'losses': list(losses or []), 'zero_shot': bool(zero_shot),
-        'protocol': protocol, 'protocol_info': dict(protocol_info or {}), 'tta': tta, 'dataset': dataset,
+        'protocol': protocol, 'protocol_info': dict(protocol_info or {}), 'tta': tta, 'scoring': scoring,
+        'dataset': dataset,
         'split': split, 'annotations': annotations, 'train_data': train_data,
         'metrics': normalize_metrics(metrics), 'seed': seed, 'checkpoint': _relative(checkpoint),
         'checkpoint_sha256': sha256_file(checkpoint) if checkpoint else None, 'num_params': num_params,
@@ -256,7 +259,11 @@ def _describe_protocol(protocol_id: str) -> dict:
         return {}
     if obj is None:
         return {}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if callable(obj) and not isinstance(obj, type):
+        obj = obj()   # ids are registered as factories returning the frozen Protocol
+    if hasattr(obj, 'describe'):
+        items = obj.describe().items()
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         items = dataclasses.asdict(obj).items()
     else:
         items = ((k, getattr(obj, k)) for k in dir(obj) if not k.startswith('_'))
@@ -287,6 +294,17 @@ def config_components(model_cfg: Any) -> tuple[list[str], list[str]]:
 def is_zero_shot(cfg: Any) -> bool:
     """A config is test-only when it sets ``zero_shot = True`` or has no (or a ``None``) ``train_cfg``."""
     return bool(cfg.get('zero_shot', False)) or cfg.get('train_cfg') is None
+
+
+def _scoring(rerank: Mapping | None) -> str:
+    # The metric's own label for its re-ranking settings (``RetrievalMetric.scoring``).
+    if not rerank:
+        return 'embedding cosine'
+    try:
+        from csa_bench.evaluation.rerank import RerankConfig
+        return RerankConfig(**rerank).label()
+    except Exception:   # noqa: BLE001  (an invalid rerank dict fails in the test run itself)
+        return f'embedding + rerank {dict(rerank)}'
 
 
 def count_parameters(cfg: Any) -> int:
@@ -342,13 +360,15 @@ def result_from_test(outcome: Any, *, config_path: str | os.PathLike, checkpoint
     if num_params is None:
         num_params = count_parameters(cfg)
     tta = (evaluator.get('tta') if isinstance(evaluator, Mapping) else None) or cfg.get('tta') or 'none'
+    rerank = evaluator.get('rerank') if isinstance(evaluator, Mapping) else None
     return make_result(
         outcome.metrics, protocol=protocol, dataset=dataset_name(dataset_cfg),
         split=str(dataset_cfg.get('split', 'test')), method=str(cfg.get('method_name') or
                                                                 Path(config_path).stem.split('_')[0]),
         data_root=dataset_cfg.get('data_root'), config=config_path, cfg_hash=config_hash(cfg),
         components=components, losses=losses, zero_shot=zero_shot, protocol_info=_describe_protocol(protocol),
-        tta=str(tta), train_data=train_data, seed=seed, checkpoint=checkpoint, num_params=num_params,
+        tta=str(tta), scoring=_scoring(rerank), train_data=train_data, seed=seed, checkpoint=checkpoint,
+        num_params=num_params,
         train_time_s=train_time_s, test_time_s=outcome.test_time_s)
 
 

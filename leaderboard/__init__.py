@@ -43,6 +43,18 @@ class Leaderboard:
     n_reported: int
 
 
+def describe_registered(info: dict) -> dict:
+    """Header fields from a registered protocol's ``describe()`` (a result's ``protocol_info``)."""
+    kind = str(info.get('metric_kind', ''))
+    denominators = {'all-gt': 'every ground-truth query is in the denominator; a query without prediction '
+                              'is a miss',
+                    'predicted': 'ground truth filtered to predicted queries'}
+    return {'source': info.get('source'), 'gallery': info.get('gallery_text'), 'frames': info.get('frames'),
+            'queries': denominators.get(info.get('denominator'), info.get('denominator')),
+            'metric': kind, 'ks': list(info.get('k_list', [])),
+            'column': 'top-{k}' if kind.startswith('top-k') else 'R@{k}'}
+
+
 def build(results_dir: str | os.PathLike = DEFAULT_RESULTS,
           reported: str | os.PathLike | None = REPORTED_FILE,
           protocols: str | os.PathLike = PROTOCOLS_FILE) -> Leaderboard:
@@ -61,7 +73,7 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS,
     records = load_results(results_dir, known)
     for _, record in records:   # a registered protocol missing from protocols.yaml describes itself
         if record['protocol'] not in descriptions and record['protocol_info']:
-            descriptions[record['protocol']] = dict(record['protocol_info'])
+            descriptions[record['protocol']] = describe_registered(record['protocol_info'])
     reported_rows = load_reported(reported, known) if reported is not None else []
     tables = build_tables(reproduced_rows(records), reported_rows, descriptions)
     return Leaderboard(tables, render_markdown(tables, len(records), len(reported_rows)), len(records),

@@ -63,7 +63,8 @@ def _row_cells(table: Table, row: Row, rank: str) -> list[str]:
         cells += [_CHECK if c in row.components else '' for c in ('ICL', 'PMD', 'PFR')]
     cells += [_value(row.recall.get(k), (row.label, k) in table.best) for k in table.ks]
     if reported:
-        cells += ['', '', row.train_data, row.tta, '', '', f'*reported* ({row.status}): {row.source}']
+        provenance = f'*reported* ({row.status}): {row.source}'
+        cells += ['', '', row.train_data, f'tta={row.tta}', '', '', provenance]
         return [_cell(c) for c in cells]
     seeds = f"{len(row.seeds)} ({', '.join(str(s) for s in row.seeds)})" if row.seeds else '?'
     train = 'none' if row.zero_shot else _seconds(row.train_time_s)
@@ -72,7 +73,8 @@ def _row_cells(table: Table, row: Row, rank: str) -> list[str]:
     commits = ', '.join(f'`{c[:7]}{"+dirty" if c.endswith("+dirty") else ""}`' for c in row.commits)
     provenance = f'commit {commits} · config `{(row.config_hash or "none")[:8]}`'
     times = f'{train} / {_seconds(row.test_time_s)}'
-    cells += [seeds, _params(row.num_params), row.train_data, row.tta, times, checkpoint, provenance]
+    setting = f'{row.scoring}, tta={row.tta}'
+    cells += [seeds, _params(row.num_params), row.train_data, setting, times, checkpoint, provenance]
     return [_cell(c) for c in cells]
 
 
@@ -99,7 +101,8 @@ def render_table(table: Table) -> list[str]:
     if table.has_components:
         header += ['ICL', 'PMD', 'PFR']
     header += [table.column(k) for k in table.ks]
-    header += ['Seeds', 'Params', 'Train data', 'tta', 'Time (train / test)', 'Checkpoint', 'Provenance']
+    header += ['Seeds', 'Params', 'Train data', 'Scoring, tta', 'Time (train / test)', 'Checkpoint',
+               'Provenance']
     lines += ['| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
     for index, row in enumerate(table.reproduced, start=1):
         lines.append('| ' + ' | '.join(_row_cells(table, row, str(index))) + ' |')

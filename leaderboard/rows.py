@@ -62,6 +62,7 @@ class Row:
     train_time_s: float | None = None
     test_time_s: float | None = None
     zero_shot: bool = False
+    scoring: str = ''
     source: str = ''
     status: str = ''
     files: tuple[str, ...] = field(default=(), repr=False)
@@ -198,6 +199,7 @@ def _check_conflicts(records: list[tuple[Path, dict]]) -> list[str]:
                 ('dataset', record['dataset'], other['dataset']),
                 ('protocol', record['protocol'], other['protocol']),
                 ('tta', record['tta'], other['tta']),
+                ('scoring', record['scoring'], other['scoring']),
                 ('annotations.sha256', record['annotations']['sha256'], other['annotations']['sha256'])):
             if value != other_value:
                 errors.append(f"{path}: field '{name}': {value!r} differs from {other_value!r} in "
@@ -240,5 +242,5 @@ def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
                 (r['git']['commit'] or 'unknown') + ('+dirty' if r['git']['dirty'] else '') for r in recs)),
             config_hash=first['config_hash'], dates=tuple(sorted(r['date'] for r in recs)),
             train_time_s=_mean(times['train_time_s']), test_time_s=_mean(times['test_time_s']),
-            zero_shot=first['zero_shot'], files=tuple(str(p) for p, _ in items)))
+            zero_shot=first['zero_shot'], scoring=first['scoring'], files=tuple(str(p) for p, _ in items)))
     return rows
