@@ -4,7 +4,9 @@
 num_categories = 34  # LPR4M's 34 categories (datasets.md)
 model = dict(
     type='VideoShopRetriever',
-    data_preprocessor=dict(type='RetrievalDataPreprocessor'),
+    # ImageNet mean/std (0-255 scale): the statistics the local timm ResNet weights were trained with.
+    data_preprocessor=dict(type='RetrievalDataPreprocessor', mean=(123.675, 116.28, 103.53),
+                           std=(58.395, 57.12, 57.375)),
     encoder=dict(
         type='GAPNeckEncoder',
         backbone=dict(type='TimmEncoder', model_name='resnet50', embed_dim=None,
