@@ -4,3 +4,5 @@ from . import seam  # noqa: F401
 from . import common  # noqa: F401
 from . import clip_zeroshot  # noqa: F401
 from . import fashionnet  # noqa: F401
+from . import nvan  # noqa: F401
+from . import timesformer  # noqa: F401
