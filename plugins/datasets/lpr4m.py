@@ -155,7 +155,8 @@ class LPR4MDataset(RetrievalDataset):
         if path := find_one(self.annotations, 'test_image_title_*.txt', required=False):
             titles = {f[0]: f[1] for _, f in read_tsv(path, 2)}
         if (path := self.annotations / 'test_videoinfo_full.txt').is_file():
-            for row in read_rows(path, self.frame_template, self.image_template):
+            # Metadata only: the query frames come from query_tenframes.json or the frame folders.
+            for row in read_rows(path, self.frame_template, self.image_template, require_frames=False):
                 clip_meta[row['clip_id']] = dict(row['meta'], category_id=row['category_id'],
                                                  category_name=row['category_name'], title=row['title'])
                 asr.setdefault(row['clip_id'], row['asr'])

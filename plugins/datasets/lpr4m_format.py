@@ -31,7 +31,7 @@ TSV_COLUMNS = (10, 11)
 
 
 def parse_row(fields: list[str], path: str | os.PathLike, line: int, frame_template: str = FRAME_TEMPLATE,
-              image_template: str = IMAGE_TEMPLATE) -> dict:
+              image_template: str = IMAGE_TEMPLATE, require_frames: bool = True) -> dict:
     """Parse one 10- or 11-column row into a dict of named fields (paths relative to the root).
 
     Returns:
@@ -57,17 +57,17 @@ def parse_row(fields: list[str], path: str | os.PathLike, line: int, frame_templ
         raise AnnotationError(f'{where(path, line)}: expected 10 or 11 tab-separated columns, got {len(fields)}')
     if not clip_id or not image_id:
         raise AnnotationError(f'{where(path, line)}: empty clip id or image id')
-    if not frame_paths:
+    if require_frames and not frame_paths:
         raise AnnotationError(f'{where(path, line)}: clip {clip_id} lists no frames')
     return {'clip_id': clip_id, 'frame_paths': frame_paths, 'image_id': image_id, 'image_path': image_path,
             'title': title, 'category_id': parse_int(cat, path, line, 'category_id'),
             'category_name': cat_name, 'asr': asr, 'meta': meta}
 
 
-def read_rows(path: str | os.PathLike, frame_template: str = FRAME_TEMPLATE,
-              image_template: str = IMAGE_TEMPLATE) -> list[dict]:
+def read_rows(path: str | os.PathLike, frame_template: str = FRAME_TEMPLATE, image_template: str = IMAGE_TEMPLATE,
+              require_frames: bool = True) -> list[dict]:
     """Parse every row of a 10- or 11-column TSV (both may appear in one file)."""
-    return [dict(parse_row(fields, path, line, frame_template, image_template), line=line)
+    return [dict(parse_row(fields, path, line, frame_template, image_template, require_frames), line=line)
             for line, fields in read_tsv(path, TSV_COLUMNS)]
 
 
