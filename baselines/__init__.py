@@ -6,4 +6,5 @@ from . import clip_zeroshot  # noqa: F401
 from . import fashionnet  # noqa: F401
 from . import nvan  # noqa: F401
 from . import timesformer  # noqa: F401
+from . import sgmn  # noqa: F401
 from . import swin  # noqa: F401
