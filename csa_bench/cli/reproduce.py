@@ -1,0 +1,208 @@
+"""``csa-bench reproduce``: train and test every config of a suite, write result JSONs, regenerate the
+leaderboard.
+
+Rules (documented here, relied on by ``make demo``):
+- Suites are globs under ``--configs`` (default ``configs/``): ``csa-ablation`` = ``rice/*{dataset}*.py``,
+  ``baselines`` = ``baselines/*/*{dataset}*.py``, ``all`` = both. ``--dataset synthetic`` keeps only
+  file names containing ``synthetic``; ``lpr4m`` / ``movingfashion`` keep only names *without* it.
+  Folders starting with ``_`` (``_base_``) are never searched.
+- Seeds: run ``i`` (``0 <= i < --seeds``) uses ``randomness.seed + i`` of the config (42 + i for the
+  official runtime), so a single-seed run reproduces the config's own seed.
+- Zero-shot configs (``zero_shot = True``, or no ``train_cfg``: ``csa_bench.results.is_zero_shot``) are
+  only tested, with the seed passed as ``randomness.seed`` (it seeds any random initialisation).
+- Resume: a run is skipped when ``<results>/<config stem>/seed<S>.json`` exists, is valid and has the
+  same config hash and seed. Training resumes from the work dir's last checkpoint only when the work
+  dir was started by the same config hash (``<work dir>/csa_bench_config_hash``).
+- A failing run is reported and counted; the others still run; the exit status is then 1.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmengine.config import DictAction
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import CliError
+
+SUITES = {'csa-ablation': ('rice/*{dataset}*.py',), 'baselines': ('baselines/*/*{dataset}*.py',)}
+SUITES['all'] = SUITES['csa-ablation'] + SUITES['baselines']
+DATASETS = ('synthetic', 'lpr4m', 'movingfashion')
+HASH_MARKER = 'csa_bench_config_hash'
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser('reproduce', help='train + test a suite, update the leaderboard')
+    parser.add_argument('--suite', choices=sorted(SUITES), default='all')
+    parser.add_argument('--dataset', choices=DATASETS, default='synthetic')
+    parser.add_argument('--seeds', type=int, default=1, help='runs per config: config seed + 0..N-1')
+    parser.add_argument('--results', default='leaderboard/results',
+                        help='result JSON folder (default %(default)s)')
+    parser.add_argument('--work-dir', default='work_dirs/reproduce',
+                        help='work dirs go to WORK_DIR/<config stem>/seed<S> (default %(default)s)')
+    parser.add_argument('--configs', default='configs', help='config root the suites are globbed in')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
+                        help='overrides for every run (part of the config hash), e.g. train_cfg.max_iters=20')
+    parser.add_argument('--leaderboard-out', default='leaderboard/LEADERBOARD.md')
+    parser.add_argument('--no-leaderboard', action='store_true', help='do not regenerate the leaderboard')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='list the runs and whether each would be skipped')
+    return parser
+
+
+@dataclass
+class Run:
+    """One (config, seed) job and what happened to it."""
+
+    config: Path
+    seed: int
+    config_hash: str
+    result: Path
+    work_dir: Path
+    zero_shot: bool
+    status: str = 'pending'      # pending | skipped | done | failed
+    reason: str = ''
+    train_s: float | None = None
+    test_s: float | None = None
+    first_metric: str = ''
+
+
+def suite_configs(suite: str, dataset: str, root: str | Path = 'configs') -> list[Path]:
+    """The config files of ``suite`` for ``dataset`` (rules in the module docstring), sorted."""
+    root = Path(root)
+    found = set()
+    for pattern in SUITES[suite]:
+        for path in root.glob(pattern.format(dataset=dataset)):
+            rel = path.relative_to(root)
+            if any(part.startswith('_') for part in rel.parts) or not path.is_file():
+                continue
+            if ('synthetic' in path.name) == (dataset == 'synthetic'):
+                found.add(path)
+    return sorted(found)
+
+
+def plan_runs(configs: list[Path], seeds: int, results: Path, work_root: Path,
+              cfg_options: dict | None) -> list[Run]:
+    """Load each config once (hash, seed, zero-shot flag) and decide which runs are already done."""
+    from csa_bench.engine.api import ConfigError, load_config
+    from csa_bench.results import ResultError, config_hash, is_zero_shot, load_result
+
+    runs = []
+    for config in configs:
+        try:
+            cfg = load_config(config, cfg_options)
+        except (ConfigError, SyntaxError, KeyError, ValueError) as err:
+            raise CliError(f'{config}: cannot load the config ({err})') from err
+        digest = config_hash(cfg)
+        base = int(cfg.get('randomness', {}).get('seed') or 0)
+        for i in range(seeds):
+            seed = base + i
+            run = Run(config, seed, digest, results / config.stem / f'seed{seed}.json',
+                      work_root / config.stem / f'seed{seed}', is_zero_shot(cfg))
+            if run.result.is_file():
+                try:
+                    old = load_result(run.result)
+                except ResultError as err:
+                    run.reason = f'existing result invalid, re-running ({err})'
+                else:
+                    if old['config_hash'] == digest and old['seed'] == seed:
+                        run.status, run.reason = 'skipped', 'result exists with the same config hash and seed'
+                    else:
+                        run.reason = 'existing result has another config hash; re-running'
+            runs.append(run)
+    return runs
+
+
+def _execute(run: Run, cfg_options: dict | None) -> dict:
+    """Train (unless zero-shot) and test one run; returns the result record (also written)."""
+    from csa_bench.engine import api
+    from csa_bench.results import result_from_test, write_result
+
+    options = dict(cfg_options or {}, **{'randomness.seed': run.seed})
+    checkpoint, train_s = None, None
+    if not run.zero_shot:
+        marker = run.work_dir / HASH_MARKER
+        resume = marker.is_file() and marker.read_text().strip() == run.config_hash
+        run.work_dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(run.config_hash + '\n')
+        trained = api.train(run.config, work_dir=str(run.work_dir), cfg_options=cfg_options,
+                            resume='auto' if resume else False, seed=run.seed)
+        if not trained.checkpoint:
+            raise RuntimeError(f'training {run.config} saved no checkpoint in {run.work_dir} '
+                               '(check default_hooks.checkpoint)')
+        checkpoint, train_s = trained.checkpoint, trained.train_time_s
+    tested = api.test(run.config, checkpoint, work_dir=str(run.work_dir), cfg_options=options)
+    record = result_from_test(tested, config_path=run.config, checkpoint=checkpoint, train_time_s=train_s,
+                              seed=run.seed)
+    if record['config_hash'] != run.config_hash:
+        run.reason = ('config hash at test time differs from the planned one: a re-run will not '
+                      'recognise this result')
+    write_result(run.result, record)
+    run.train_s, run.test_s = train_s, tested.test_time_s
+    metrics = record['metrics']
+    key = next((k for k in ('R@1', 'top1') if k in metrics), None)
+    run.first_metric = f'{key} {metrics[key]:.2f}' if key else ''
+    return record
+
+
+def _summary(runs: list[Run]) -> Table:
+    table = Table(title='reproduce')
+    for name in ('config', 'seed', 'status', 'train s', 'test s', 'metric', 'note'):
+        table.add_column(name, justify='right' if name.endswith(' s') or name == 'seed' else 'left')
+    for run in runs:
+        table.add_row(run.config.stem, str(run.seed), run.status,
+                      '' if run.train_s is None else f'{run.train_s:.1f}',
+                      '' if run.test_s is None else f'{run.test_s:.1f}', run.first_metric, run.reason)
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    if args.seeds < 1:
+        raise CliError(f'--seeds must be >= 1, got {args.seeds}')
+    configs = suite_configs(args.suite, args.dataset, args.configs)
+    if not configs:
+        raise CliError(f'no configs for suite {args.suite!r} and dataset {args.dataset!r} under '
+                       f"{args.configs}/ (patterns {', '.join(SUITES[args.suite])})")
+    runs = plan_runs(configs, args.seeds, Path(args.results), Path(args.work_dir), args.cfg_options)
+    todo = [r for r in runs if r.status == 'pending']
+    console.print(f'{len(configs)} config(s) x {args.seeds} seed(s): {len(todo)} to run, '
+                  f'{len(runs) - len(todo)} already done', highlight=False)
+    if args.dry_run:
+        console.print(_summary(runs))
+        return 0
+    durations: list[float] = []
+    columns = (TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task('reproduce', total=len(todo))
+        for index, job in enumerate(todo, start=1):
+            progress.update(task, description=f'[{index}/{len(todo)}] {job.config.stem} seed {job.seed}')
+            start = time.perf_counter()
+            try:
+                _execute(job, args.cfg_options)
+                job.status = 'done'
+            except Exception as err:   # noqa: BLE001  (one broken config must not stop the suite; counted)
+                job.status, job.reason = 'failed', f'{type(err).__name__}: {" ".join(str(err).split())}'
+            durations.append(time.perf_counter() - start)
+            left = len(todo) - index
+            eta = f'; about {left * sum(durations) / len(durations):.0f} s left' if left else ''
+            colour = 'green' if job.status == 'done' else 'red'
+            progress.console.print(
+                f'[{colour}]{job.status}[/] {job.config.stem} seed {job.seed} in {durations[-1]:.1f} s '
+                f'(train {job.train_s or 0:.1f} s, test {job.test_s or 0:.1f} s) {job.first_metric}{eta}'
+                + (f'\n  {job.reason}' if job.reason else ''), highlight=False)
+            progress.advance(task)
+    console.print(_summary(runs))
+    failed = [r for r in runs if r.status == 'failed']
+    code = 1 if failed else 0
+    if not args.no_leaderboard:
+        from .leaderboard import generate
+        code = max(code, generate(args.results, args.leaderboard_out, console=console))
+    if failed:
+        console.print(f'[red]{len(failed)} of {len(runs)} run(s) failed[/]; see the notes above',
+                      highlight=False)
+    return code
