@@ -8,3 +8,4 @@ from . import nvan  # noqa: F401
 from . import timesformer  # noqa: F401
 from . import sgmn  # noqa: F401
 from . import swin  # noqa: F401
+from . import dprnet  # noqa: F401
