@@ -119,11 +119,11 @@ def evaluate(protocol: Protocol, inputs: RetrievalInputs, score_block: ScoreBloc
     metrics = summarize(rankings.positive_ranks, rankings.scope_size, k_list, n_missing=len(inputs.missing),
                         denominator=protocol.denominator, scale=protocol.scale)
     for key in (protocol.breakdowns if breakdowns is None else breakdowns):
-        metrics.update(_breakdown(key, protocol, inputs, rankings, k_list))
+        metrics.update(breakdown(key, protocol, inputs, rankings, k_list))
     return metrics, rankings
 
 
-def _breakdown(key: str, protocol: Protocol, inputs: RetrievalInputs, rankings: Rankings,
+def breakdown(key: str, protocol: Protocol, inputs: RetrievalInputs, rankings: Rankings,
                k_list: tuple[int, ...]) -> dict[str, float]:
     """``R@K/<key>=<value>`` over the queries whose ``meta[key]`` is ``value`` (missing ones included)."""
     values = [str(m[key]) if key in m else None for m in inputs.query_meta]

@@ -108,21 +108,31 @@ def group_blocks(query_groups: Tensor | None, gallery_groups: Tensor | None, n_q
             yield q_idx, g_order[g_start[key]:g_start[key] + g_len[key]]
 
 
+#: Rows per comparison sub-block: ~256K floats (1 MiB) stay in cache across the two counting passes.
+_COUNT_ELEMS = 1 << 18
+
+
 def _block_positive_ranks(scores: Tensor, local_pos: Tensor) -> Tensor:
     """Ranks under (−score, index) of the positives ``local_pos (n, P)`` (-1 padded) in ``scores (n, m)``."""
     ranks = torch.full_like(local_pos, -1)
     pos_scores = scores.gather(1, local_pos.clamp(min=0))
-    cols = None
+    step = max(1, _COUNT_ELEMS // max(scores.shape[1], 1))
     for p in range(local_pos.shape[1]):
         rows = (local_pos[:, p] >= 0).nonzero().squeeze(1)
         if rows.numel() == 0:
             continue
         block = scores if rows.numel() == scores.shape[0] else scores[rows]
         target = pos_scores[rows, p].unsqueeze(1)
-        rank = (block > target).sum(1)
-        tied = ((block == target).sum(1) > 1).nonzero().squeeze(1)
+        greater = torch.empty(rows.numel(), dtype=torch.int32, device=scores.device)
+        equal = torch.empty_like(greater)
+        for start in range(0, rows.numel(), step):  # cache-sized slices: both passes hit cache
+            part, value = block[start:start + step], target[start:start + step]
+            greater[start:start + step] = (part > value).sum(1, dtype=torch.int32)
+            equal[start:start + step] = (part == value).sum(1, dtype=torch.int32)
+        rank = greater.long()
+        tied = (equal > 1).nonzero().squeeze(1)
         if tied.numel():  # only rows with an exact tie pay for the index comparison
-            cols = torch.arange(scores.shape[1], device=scores.device) if cols is None else cols
+            cols = torch.arange(scores.shape[1], device=scores.device)
             before = cols.unsqueeze(0) < local_pos[rows[tied], p].unsqueeze(1)
             rank[tied] += ((block[tied] == target[tied]) & before).sum(1)
         ranks[rows, p] = rank
@@ -204,24 +214,35 @@ def resolve_positives(query_gt_ids: Sequence[Sequence[str]], gallery_ids: Sequen
                       query_groups: Tensor | None = None, gallery_groups: Tensor | None = None) -> Tensor:
     """Global gallery indices of every entry whose id is one of the query's GT ids, inside its scope.
 
-    Every copy of a duplicated id is a positive (each takes its own rank slot).
+    Every copy of a duplicated id is a positive (each takes its own rank slot). Vectorised: ids are
+    coded once, then (query, GT id) pairs are joined with the gallery entries of that id.
 
     Returns:
         ``(Q, P)`` long, ``-1`` padded, indices ascending per row.
     """
-    where: dict[str, list[int]] = {}
-    for index, gid in enumerate(gallery_ids):
-        where.setdefault(gid, []).append(index)
-    qg = query_groups.tolist() if query_groups is not None else None
-    gg = gallery_groups.tolist() if gallery_groups is not None else None
-    rows = []
-    for qi, gt_ids in enumerate(query_gt_ids):
-        hits = sorted({j for gid in set(gt_ids) for j in where.get(gid, ())
-                       if qg is None or gg[j] == qg[qi]})
-        rows.append(hits)
-    width = max((len(r) for r in rows), default=0)
-    out = torch.full((len(rows), width), -1, dtype=torch.long)
-    for qi, row in enumerate(rows):
-        if row:
-            out[qi, :len(row)] = torch.tensor(row, dtype=torch.long)
+    n_query = len(query_gt_ids)
+    codes: dict[str, int] = {}
+    g_code = torch.tensor([codes.setdefault(gid, len(codes)) for gid in gallery_ids], dtype=torch.long)
+    pairs = [(qi, code) for qi, gt_ids in enumerate(query_gt_ids)
+             for code in {codes.get(gid, -1) for gid in gt_ids} if code >= 0]
+    if not pairs:
+        return torch.full((n_query, 0), -1, dtype=torch.long)
+    pair_q, pair_code = torch.tensor(pairs, dtype=torch.long).unbind(1)
+    # Gallery entries grouped by id code: entries of code c are by_code[start[c]:start[c] + count[c]].
+    by_code = torch.argsort(g_code, stable=True)
+    count = torch.bincount(g_code, minlength=len(codes))
+    start = torch.cumsum(count, 0) - count
+    reps = count[pair_code]
+    q_of = torch.repeat_interleave(pair_q, reps)
+    offset = torch.arange(int(reps.sum())) - torch.repeat_interleave(torch.cumsum(reps, 0) - reps, reps)
+    g_of = by_code[torch.repeat_interleave(start[pair_code], reps) + offset]
+    if query_groups is not None:
+        keep = query_groups[q_of] == gallery_groups[g_of]
+        q_of, g_of = q_of[keep], g_of[keep]
+    order = torch.argsort(q_of * max(len(gallery_ids), 1) + g_of)  # by query, then gallery index
+    q_of, g_of = q_of[order], g_of[order]
+    per_query = torch.bincount(q_of, minlength=n_query)
+    column = torch.arange(q_of.numel()) - torch.repeat_interleave(torch.cumsum(per_query, 0) - per_query, per_query)
+    out = torch.full((n_query, int(per_query.max()) if q_of.numel() else 0), -1, dtype=torch.long)
+    out[q_of, column] = g_of
     return out
