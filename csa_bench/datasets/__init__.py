@@ -5,10 +5,10 @@ Dataset plugins (LPR4M, MovingFashion, synthetic) live in ``plugins/datasets`` a
 """
 from . import transforms  # noqa: F401  (registers the transforms)
 from .base import BAD_SAMPLE_POLICIES, BadSampleError, RetrievalDataset
-from .collate import skip_none_collate
+from .collate import retrieval_collate
 from .media import MediaError, one_fps_indices, open_video, read_image, tenframe_indices, verify_image_bytes
 from .parsing import AnnotationError
 
 __all__ = ['AnnotationError', 'BAD_SAMPLE_POLICIES', 'BadSampleError', 'MediaError', 'RetrievalDataset',
-           'one_fps_indices', 'open_video', 'read_image', 'skip_none_collate', 'tenframe_indices',
+           'one_fps_indices', 'open_video', 'read_image', 'retrieval_collate', 'tenframe_indices',
            'verify_image_bytes']

@@ -12,7 +12,7 @@ gallery; training splits hold ``pair`` samples.
 - ``'raise'`` (default): :class:`BadSampleError` naming the sample id and the file.
 - ``'skip'``: ``__getitem__`` returns ``None`` and records ``(sample_id, path, reason)``. The sample
   is never replaced by another index (the official loaders retry ``idx + 1`` or loop forever,
-  method.md §11.7). Use ``collate_fn=dict(type='skip_none_collate')``, which drops the ``None``
+  method.md §11.7). Use ``collate_fn=dict(type='retrieval_collate')``, which drops the ``None``
   entries, so a batch is smaller by the number of bad samples. Records are appended to a log file
   (``bad_sample_log``; a fresh temporary file by default) so that the reports of dataloader worker
   processes reach the main process: :attr:`bad_samples` reads it back, de-duplicated, and a hook

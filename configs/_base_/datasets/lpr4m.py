@@ -38,8 +38,9 @@ train_dataloader = dict(
     persistent_workers=True,
     # Iteration-based training: an endless shuffled stream (IterBasedTrainLoop).
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    # The data preprocessor stacks the per-sample tensors.
-    collate_fn=dict(type='pseudo_collate'),
+    # Lists of per-sample dicts (pseudo_collate would turn them into dicts of lists);
+    # the data preprocessor stacks. It also drops samples skipped by on_bad_sample='skip'.
+    collate_fn=dict(type='retrieval_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
 )
 test_dataloader = dict(
@@ -47,7 +48,7 @@ test_dataloader = dict(
     num_workers=num_workers,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
+    collate_fn=dict(type='retrieval_collate'),
     # gallery='main': only the -0 main images (protocol lpr4m-csa, datasets.md §1).
     dataset=dict(type=dataset_type, data_root=data_root, split='test', gallery='main', test_mode=True,
                  pipeline=test_pipeline),

@@ -35,7 +35,7 @@ train_dataloader = dict(
     num_workers=num_workers,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),  # iteration-based training
-    collate_fn=dict(type='pseudo_collate'),  # the data preprocessor stacks
+    collate_fn=dict(type='retrieval_collate'),  # lists of per-sample dicts; the preprocessor stacks
     dataset=dict(type=dataset_type, data_root=data_root, split='train', annotation='raw', pipeline=train_pipeline),
 )
 test_dataloader = dict(
@@ -43,7 +43,7 @@ test_dataloader = dict(
     num_workers=num_workers,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
+    collate_fn=dict(type='retrieval_collate'),
     # multi_gt=False: a video shared by two products keeps the last one as GT (official parity).
     dataset=dict(type=dataset_type, data_root=data_root, split='test', annotation='raw', multi_gt=False,
                  test_mode=True, pipeline=test_pipeline),
