@@ -13,7 +13,7 @@ optim_wrapper = dict(
     # while training new layers fast; with everything random, both parts use the same lr.
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.2),
     constructor='NameRuleOptimWrapperConstructor',
-    paramwise_cfg=dict(lr_mult_keys=['decoder.', 'attn_head.'], lr_mult=1.0,  # see above no_decay_keys=['bias']),
+    paramwise_cfg=dict(lr_mult_keys=['decoder.', 'attn_head.'], lr_mult=1.0, no_decay_keys=['bias']),
 )
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-8, end_factor=1.0, begin=0, end=warmup_iters + 1, by_epoch=False),
@@ -23,5 +23,5 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, save_last=True),
-                     logger=dict(type='LoggerHook', interval=50))
+# Checkpoint/log hooks are set by the rows: default_runtime.py owns default_hooks, and mmengine
+# refuses the same key in two bases.

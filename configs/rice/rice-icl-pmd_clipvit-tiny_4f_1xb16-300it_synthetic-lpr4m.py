@@ -1,0 +1,16 @@
+# RICE ablation row: ICL + PMD, CPU-sized twin on the synthetic LPR4M benchmark: tiny CLIP-geometry ViT
+# (random init), 4 frames of 64 px, 300 iterations, plain fp32 AdamW (see the schedule for the lr).
+_base_ = [
+    '../_base_/models/rice-icl-pmd_clipvit-tiny.py',
+    '../_base_/datasets/synthetic_lpr4m.py',
+    '../_base_/schedules/rice_adamw-300it_cpu.py',
+    '../_base_/default_runtime.py',
+]
+# Global batch 16 (the synthetic splits are small; 16 leaves >= 3 hard negatives per anchor), split
+# over WORLD_SIZE processes as in the real configs.
+global_batch = 16
+world_size = int('{{$WORLD_SIZE:1}}')
+train_dataloader = dict(batch_size=global_batch // world_size)
+optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # the real dataset's betas (method.md §8)
+default_hooks = dict(checkpoint=dict(interval=300, save_last=True),  # one checkpoint: the final one
+                     logger=dict(interval=50))
