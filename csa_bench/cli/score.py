@@ -99,11 +99,13 @@ def score_arrays(args: argparse.Namespace, protocol: Protocol, gt: io.GroundTrut
         query_meta=[gt.meta.get(q, {}) for q in arrays.query_ids], missing=missing)
     device = torch.device(args.device)
     if arrays.scores is not None:
-        scorer, scoring = MatrixScorer(torch.from_numpy(np.ascontiguousarray(arrays.scores)).to(device)), 'score matrix'
+        matrix = torch.from_numpy(np.ascontiguousarray(arrays.scores)).to(device)
+        scorer, scoring = MatrixScorer(matrix), 'score matrix'
     else:
-        q, g = (torch.from_numpy(np.ascontiguousarray(a)).float() for a in (arrays.query_emb, arrays.gallery_emb))
+        q, g = (torch.from_numpy(np.ascontiguousarray(a)).float()
+                for a in (arrays.query_emb, arrays.gallery_emb))
         # Dumped embeddings are already unit-norm: re-normalising would only perturb the last bits (and ties).
-        for name, emb in (('query_emb', q), ('gallery_emb', g)):
+        for emb in (q, g):
             if emb.numel() and not torch.allclose(emb.norm(dim=1), torch.ones(emb.shape[0]), atol=1e-3):
                 emb.copy_(torch.nn.functional.normalize(emb, dim=1))
         scorer, scoring = EmbeddingScorer(q.to(device), g.to(device)), 'embedding cosine'

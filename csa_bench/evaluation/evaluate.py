@@ -13,7 +13,14 @@ from torch import Tensor
 
 from .functional import summarize
 from .protocols import Protocol
-from .ranking import DEFAULT_MAX_BLOCK_ELEMS, Rankings, ScoreBlock, encode_groups, rank_gallery, resolve_positives
+from .ranking import (
+    DEFAULT_MAX_BLOCK_ELEMS,
+    Rankings,
+    ScoreBlock,
+    encode_groups,
+    rank_gallery,
+    resolve_positives,
+)
 from .rerank import FusedScorer, PairScorer, RerankConfig, rerank_shortlist
 
 
