@@ -19,6 +19,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from csa_bench.datasets.media import one_fps_indices, open_video, tenframe_indices
 from csa_bench.datasets.transforms import InitVideoReader, LoadFrames, SampleFrames, uniform_indices
 
@@ -29,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--clips', type=int, default=6, help='clips per source')
     parser.add_argument('--seconds', type=float, default=20.0, help='mp4 duration (s)')
     parser.add_argument('--fps', type=int, default=25, help='mp4 frame rate')
-    parser.add_argument('--jpeg-frames', type=int, default=25, help='frames per JPEG folder (LPR4M test: ~25)')
+    parser.add_argument('--jpeg-frames', type=int, default=25,
+                        help='frames per JPEG folder (LPR4M test: ~25)')
     parser.add_argument('--size', type=int, default=256, help='frame side in pixels')
     parser.add_argument('--repeats', type=int, default=3, help='timed passes over the clips (best is kept)')
 
@@ -66,7 +68,8 @@ def make_files(root: Path, args: argparse.Namespace) -> tuple[list[str], list[li
 
 def load_mp4_ours(path: str) -> list[np.ndarray]:
     results = {'video_path': path}
-    for transform in (InitVideoReader(fps=1.0, max_frames=NUM_FRAMES), SampleFrames(NUM_FRAMES, test_mode=True),
+    for transform in (InitVideoReader(fps=1.0, max_frames=NUM_FRAMES), SampleFrames(NUM_FRAMES,
+                                                                                    test_mode=True),
                       LoadFrames()):
         results = transform(results)
     return results['imgs']
@@ -106,7 +109,8 @@ def measure(args: argparse.Namespace) -> dict:
     """Run both sources; returns throughputs and ratios (ours / naive)."""
     with tempfile.TemporaryDirectory(prefix='csa_bench_data_') as tmp:
         videos, folders = make_files(Path(tmp), args)
-        for ours, naive, clips in ((load_mp4_ours, load_mp4_naive, videos), (load_jpeg_ours, load_jpeg_naive, folders)):
+        for ours, naive, clips in ((load_mp4_ours, load_mp4_naive, videos), (load_jpeg_ours,
+                                                                             load_jpeg_naive, folders)):
             a, b = ours(clips[0]), naive(clips[0])
             if len(a) != len(b):  # same frame choice, so the comparison is like for like
                 raise RuntimeError(f'ours and naive disagree on the frame count: {len(a)} vs {len(b)}')
@@ -118,7 +122,8 @@ def measure(args: argparse.Namespace) -> dict:
         }
     figures['mp4_speedup'] = figures['mp4_ours_clips_per_s'] / figures['mp4_naive_clips_per_s']
     figures['jpeg_speedup'] = figures['jpeg_ours_clips_per_s'] / figures['jpeg_naive_clips_per_s']
-    figures['setup'] = {k: getattr(args, k) for k in ('clips', 'seconds', 'fps', 'jpeg_frames', 'size', 'repeats')}
+    figures['setup'] = {k: getattr(args, k) for k in ('clips', 'seconds', 'fps', 'jpeg_frames', 'size',
+                                                      'repeats')}
     return figures
 
 

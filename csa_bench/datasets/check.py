@@ -98,7 +98,7 @@ def verify_media(tasks: Iterable[tuple[str, str]], workers: int = 1, description
                 progress.advance(bar, len(chunk))
         else:
             with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
-                for chunk, found in zip(chunks, pool.map(_check_chunk, chunks)):
+                for chunk, found in zip(chunks, pool.map(_check_chunk, chunks), strict=True):
                     errors += found
                     progress.advance(bar, len(chunk))
     return len(unique), sorted(errors)

@@ -29,4 +29,5 @@ def retrieval_collate(data_batch: Sequence[dict | None]) -> dict:
         ``{'inputs': [dict, ...], 'data_samples': [dict, ...]}``, both empty when every sample was bad.
     """
     kept = [item for item in data_batch if item is not None]
-    return {'inputs': [item['inputs'] for item in kept], 'data_samples': [item['data_samples'] for item in kept]}
+    return {'inputs': [item['inputs'] for item in kept],
+            'data_samples': [item['data_samples'] for item in kept]}

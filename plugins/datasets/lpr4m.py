@@ -41,7 +41,14 @@ import os
 from pathlib import Path
 
 from csa_bench.datasets import RetrievalDataset
-from csa_bench.datasets.parsing import AnnotationError, dash_prefix, expect_type, load_json, read_lines, read_tsv
+from csa_bench.datasets.parsing import (
+    AnnotationError,
+    dash_prefix,
+    expect_type,
+    load_json,
+    read_lines,
+    read_tsv,
+)
 from csa_bench.registry import DATASETS
 from csa_bench.structures import make_sample
 
@@ -209,9 +216,11 @@ class LPR4MDataset(RetrievalDataset):
     def _query_frames_full(self, gt: dict) -> dict[str, list[str]]:
         clips = {}
         for clip_id in gt:
-            folder = Path(self.data_root) / Path(self.frame_template.format(clip_id=clip_id, frame_id='x')).parent
+            folder = Path(self.data_root) / Path(self.frame_template.format(clip_id=clip_id,
+                                                                            frame_id='x')).parent
             if folder.is_dir():
-                frames = sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))
+                frames = sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg',
+                                                                                         '.png'))
                 if frames:
                     clips[clip_id] = frames
         return clips
@@ -234,8 +243,10 @@ class LPR4MDataset(RetrievalDataset):
             if not self._keep(stem):
                 excluded += 1
                 continue
-            samples.append(make_sample(role='gallery', sample_id=f'{live_id}/{stem}', item_id=dash_prefix(stem),
-                                       group_id=live_id, img_path=os.path.join(self.data_root, 'gallery', text),
+            samples.append(make_sample(role='gallery', sample_id=f'{live_id}/{stem}',
+                                       item_id=dash_prefix(stem),
+                                       group_id=live_id, img_path=os.path.join(self.data_root, 'gallery',
+                                                                               text),
                                        meta={'view': stem.split('-')[-1] if len(stem.split('-')) > 5 else '0'}))
         self.stats['excluded_non_main'] = excluded
         return samples

@@ -51,7 +51,7 @@ def parse_row(fields: list[str], path: str | os.PathLike, line: int, frame_templ
         frame_ids = parse_list_literal(frames, path, line)
         frame_paths = [frame_template.format(clip_id=clip_id, frame_id=f) for f in frame_ids]
         image_path = image_template.format(image_id=image_id)
-        meta = dict(zip(DIFFICULTY_KEYS, difficulty))
+        meta = dict(zip(DIFFICULTY_KEYS, difficulty, strict=True))
         meta['boxes'] = parse_list_literal(boxes, path, line) if boxes.strip() else []
     else:
         raise AnnotationError(f'{where(path, line)}: expected 10 or 11 tab-separated columns, got {len(fields)}')
@@ -64,7 +64,8 @@ def parse_row(fields: list[str], path: str | os.PathLike, line: int, frame_templ
             'category_name': cat_name, 'asr': asr, 'meta': meta}
 
 
-def read_rows(path: str | os.PathLike, frame_template: str = FRAME_TEMPLATE, image_template: str = IMAGE_TEMPLATE,
+def read_rows(path: str | os.PathLike, frame_template: str = FRAME_TEMPLATE,
+              image_template: str = IMAGE_TEMPLATE,
               require_frames: bool = True) -> list[dict]:
     """Parse every row of a 10- or 11-column TSV (both may appear in one file)."""
     return [dict(parse_row(fields, path, line, frame_template, image_template, require_frames), line=line)
@@ -93,6 +94,7 @@ def convert_tsv_11_to_10(src: str | os.PathLike, dst: str | os.PathLike, frame_t
     count = 0
     with atomic_write(Path(dst)) as out:
         for line, fields in read_tsv(src, 11):
-            out.write('\t'.join(convert_row_11_to_10(fields, frame_template, image_template, str(src), line)) + '\n')
+            out.write('\t'.join(convert_row_11_to_10(fields, frame_template, image_template, str(src),
+                                                     line)) + '\n')
             count += 1
     return count

@@ -35,8 +35,15 @@ import os
 from pathlib import Path
 
 from csa_bench.datasets import RetrievalDataset
-from csa_bench.datasets.parsing import (AnnotationError, expect_type, load_json, parse_int, parse_list_literal,
-                                        read_lines, read_tsv)
+from csa_bench.datasets.parsing import (
+    AnnotationError,
+    expect_type,
+    load_json,
+    parse_int,
+    parse_list_literal,
+    read_lines,
+    read_tsv,
+)
 from csa_bench.registry import DATASETS
 from csa_bench.structures import make_sample
 
@@ -106,7 +113,8 @@ class MovingFashionDataset(RetrievalDataset):
             if entry['source'] not in (0, 1):
                 raise AnnotationError(f'{path}: product {pid!r}: source must be 0 or 1, got {entry["source"]!r}')
             tracklets = entry.get('tracklets')
-            if tracklets is not None and len(expect_type(tracklets, list, path, f'{pid}.tracklets')) != len(videos):
+            if tracklets is not None and len(expect_type(tracklets, list, path,
+                                                         f'{pid}.tracklets')) != len(videos):
                 raise AnnotationError(f'{path}: product {pid!r}: {len(tracklets)} tracklets for {len(videos)} videos')
         return path, content
 
@@ -143,7 +151,8 @@ class MovingFashionDataset(RetrievalDataset):
             if not present[video_stem]:
                 self._metainfo['missing_queries'][video_stem] = gt_ids
                 continue
-            queries.append(make_sample(role='query', sample_id=video_stem, gt_ids=gt_ids, video_path=self._abs(rel),
+            queries.append(make_sample(role='query', sample_id=video_stem, gt_ids=gt_ids,
+                                       video_path=self._abs(rel),
                                        meta=self._meta(pid, entry['source'], 'decord-1fps', tracklet)))
         gallery = [(entry['img_path'], pid, entry['source']) for pid, entry in products.items()]
         return queries + self._gallery(gallery)
@@ -163,7 +172,8 @@ class MovingFashionDataset(RetrievalDataset):
             img_stem = stem(rel)
             count = seen.get(img_stem, 0)
             seen[img_stem] = count + 1
-            samples.append(make_sample(role='gallery', sample_id=img_stem if not count else f'{img_stem}#{count}',
+            samples.append(make_sample(role='gallery',
+                                       sample_id=img_stem if not count else f'{img_stem}#{count}',
                                        item_id=img_stem, img_path=self._abs(rel),
                                        meta={'product_id': pid, 'source': source}))
         self.stats['duplicate_gallery_lines'] = sum(c - 1 for c in seen.values())
@@ -190,7 +200,8 @@ class MovingFashionDataset(RetrievalDataset):
         index_path = ann / 'videoid_videopath_imagepath_srcid.txt'
         owners: dict[str, list[tuple[str, int]]] = {}
         for line, (video_stem, _, img_path, source) in read_tsv(index_path, 4):
-            owners.setdefault(video_stem, []).append((stem(img_path), parse_int(source, index_path, line, 'source')))
+            owners.setdefault(video_stem, []).append((stem(img_path), parse_int(source, index_path, line,
+                                                                                'source')))
         to_gt = expect_type(load_json(ann / 'video_to_gt.json'), dict, ann / 'video_to_gt.json', '<root>')
         query_path = ann / 'query_tenframes.json'
         tenframes = expect_type(load_json(query_path), dict, query_path, '<root>')
@@ -198,7 +209,8 @@ class MovingFashionDataset(RetrievalDataset):
         for video_stem, entry in tenframes.items():
             if video_stem not in owners:
                 raise AnnotationError(f'{query_path}: video {video_stem!r} is not in {index_path.name}')
-            frames = expect_type(expect_type(entry, dict, query_path, video_stem).get('frames'), list, query_path,
+            frames = expect_type(expect_type(entry, dict, query_path, video_stem).get('frames'), list,
+                                 query_path,
                                  f'{video_stem}.frames')
             last_gt, source = owners[video_stem][-1]
             gt_single = to_gt.get(video_stem, {}).get('gt', last_gt)
@@ -212,5 +224,6 @@ class MovingFashionDataset(RetrievalDataset):
                 self._metainfo['missing_queries'][video_stem] = gts
                 self.note_missing(f'query {video_stem} (no extracted frames)')
         sources = {stem(img): src for rows in owners.values() for img, src in rows}
-        gallery = [(text, '', sources.get(stem(text), -1)) for _, text in read_lines(ann / 'gallery_full.txt')]
+        gallery = [(text, '', sources.get(stem(text), -1)) for _,
+                   text in read_lines(ann / 'gallery_full.txt')]
         return queries + self._gallery(gallery)

@@ -103,7 +103,9 @@ class LPR4MTool:
                 report.errors.append(f'{split}: {exc}')
                 continue
             report.layout = ' + '.join(dict.fromkeys(filter(None, [report.layout, layout])))
-            dataset = _load(report, lambda s: LPR4MDataset(data_root=str(root), split=s, layout=layout), split)
+            dataset = _load(report, lambda s, lay=layout: LPR4MDataset(data_root=str(root), split=s,
+                                                                       layout=lay),
+                            split)
             if dataset is None:
                 continue
             samples = _samples(dataset)

@@ -46,10 +46,13 @@ def write_lpr750k(root: Path) -> Path:
     a_frames = [f'training_video_00/{CA}/{CA}-{i:04d}.jpg' for i in (1, 2, 3)]
     c_frames = [f'training_video_01/{CC}/{CC}-0001.jpg']
     rows = [
-        [CA, json.dumps(a_frames), '[]', I1, f'training_image/{I1}.jpg', 'red round plate', '3', 'plates', 'spu9', 'a red plate'],
-        [CB, str([f'{CB}-0001', f'{CB}-0002']), '[[0.1, 0.1, 0.5, 0.5], [0.2, 0.2, 0.6, 0.6]]', I2, 'blue star', '5',
+        [CA, json.dumps(a_frames), '[]', I1, f'training_image/{I1}.jpg', 'red round plate', '3', 'plates',
+         'spu9', 'a red plate'],
+        [CB, str([f'{CB}-0001', f'{CB}-0002']), '[[0.1, 0.1, 0.5, 0.5], [0.2, 0.2, 0.6, 0.6]]', I2,
+         'blue star', '5',
          'ornaments', 'look at this star', 'small', 'short', 'single'],
-        [CC, json.dumps(c_frames), '[]', I1, f'training_image/{I1}.jpg', 'red round plate', '3', 'plates', '', ''],
+        [CC, json.dumps(c_frames), '[]', I1, f'training_image/{I1}.jpg', 'red round plate', '3', 'plates',
+         '', ''],
     ]
     (ann / 'training_videoinfo_750k.txt').write_text(''.join('\t'.join(r) + '\n' for r in rows))
     for rel in a_frames + c_frames + [f'training_image/{I1}.jpg', f'frames/{CB}/{CB}-0001.jpg',
@@ -75,7 +78,8 @@ def write_lpr4m_full(root: Path) -> Path:
     """Full-release layout: 11-column training part file, GT json and per-live gallery json."""
     ann = root / 'annotations'
     ann.mkdir(parents=True)
-    row = [CB, json.dumps([f'{CB}-0001']), '[]', I2, 'blue star', '5', 'ornaments', 'asr', 'medium', 'long', 'single']
+    row = [CB, json.dumps([f'{CB}-0001']), '[]', I2, 'blue star', '5', 'ornaments', 'asr', 'medium', 'long',
+           'single']
     (ann / 'training_videoinfo_full_part_00.txt').write_text('\t'.join(row) + '\n')
     jpeg(root / 'frames' / CB / f'{CB}-0001.jpg')
     jpeg(root / 'images' / f'{I2}.jpg')
@@ -125,7 +129,8 @@ def write_mf_prepared(root: Path) -> Path:
             jpeg(root / rel, ext='.png')
     for name in ('i1.jpg', 'j1.jpg', 'j2.png', 'j3.jpg'):
         jpeg(root / 'imgs' / name, ext='.' + name.split('.')[1])
-    (ann / 'training_videoinfo_full.txt').write_text('\t'.join(['s2', json.dumps(frames['s2']), 'i1', 'imgs/i1.jpg', '1']) + '\n')
+    (ann / 'training_videoinfo_full.txt').write_text('\t'.join(['s2', json.dumps(frames['s2']), 'i1',
+                                                                'imgs/i1.jpg', '1']) + '\n')
     rows = [['s1', 'videos/s1.mp4', 'imgs/j1.jpg', '1'], ['s1', 'videos/s1.mp4', 'imgs/j2.png', '0'],
             ['m1', 'videos/m1.mp4', 'imgs/j3.jpg', '1']]
     (ann / 'videoid_videopath_imagepath_srcid.txt').write_text(''.join('\t'.join(r) + '\n' for r in rows))

@@ -30,7 +30,8 @@ def test_train_rows_10_and_11_columns(lpr750k_root: Path) -> None:
                      title='red round plate', asr='a red plate',
                      meta={'spu_id': 'spu9', 'category_name': 'plates'})
     # 11 columns, single-quoted list: paths from the full-release convention, difficulty kept.
-    assert b['frame_paths'] == [f'{r}/frames/{fx.CB}/{fx.CB}-0001.jpg', f'{r}/frames/{fx.CB}/{fx.CB}-0002.jpg']
+    assert b['frame_paths'] == [f'{r}/frames/{fx.CB}/{fx.CB}-0001.jpg',
+                                f'{r}/frames/{fx.CB}/{fx.CB}-0002.jpg']
     assert b['img_path'] == f'{r}/images/{fx.I2}.jpg'
     assert b['label'] == 1 and b['category_id'] == 5 and b['asr'] == 'look at this star'
     assert b['meta'] == {'product_scale': 'small', 'visible_duration': 'short', 'product_number': 'single',
@@ -53,7 +54,8 @@ def test_test_split_queries_then_main_gallery(lpr750k_root: Path) -> None:
     assert q1['category_id'] == 4 and q1['asr'] == 'asr of q1' and q1['title'] == ''
     assert q2['gt_ids'] == [fx.G3] and q2['group_id'] == fx.L2 and len(q2['frame_paths']) == 3
     # gallery_main.txt line order, the -1 view excluded, item id = first 5 dash fields.
-    assert [(g['item_id'], g['group_id']) for g in (g1, g2, g3)] == [(fx.G1, fx.L1), (fx.G2, fx.L1), (fx.G3, fx.L2)]
+    assert [(g['item_id'], g['group_id']) for g in (g1, g2, g3)] == [(fx.G1, fx.L1), (fx.G2, fx.L1), (fx.G3,
+                                                                                                      fx.L2)]
     assert g1['sample_id'] == f'{fx.L1}/{fx.G1}-0' and g1['img_path'] == f'{r}/gallery/{fx.L1}/{fx.G1}-0.jpg'
     assert ds.stats['excluded_non_main'] == 1
     # Q3 has ground truth but no query frames: kept for the metric's denominator.
@@ -85,7 +87,8 @@ def _rewrite(path: Path, line: int, text: str) -> None:
 
 @pytest.mark.parametrize('line_text, message', [
     ('a\tb\tc', r'training_videoinfo_750k.txt:2: expected 10 or 11 tab-separated columns, got 3'),
-    (f'{fx.CA}\t[broken\t[]\t{fx.I1}\tp\tt\t3\tn\ts\tasr', r'training_videoinfo_750k.txt:2: not a list literal'),
+    (f'{fx.CA}\t[broken\t[]\t{fx.I1}\tp\tt\t3\tn\ts\tasr',
+     r'training_videoinfo_750k.txt:2: not a list literal'),
     (f'{fx.CA}\t["x.jpg"]\t[]\t{fx.I1}\tp\tt\tthree\tn\ts\tasr',
      r'training_videoinfo_750k.txt:2: column category_id: expected an integer'),
 ])
@@ -105,7 +108,8 @@ def test_no_eval_of_list_literals(lpr750k_root: Path) -> None:
 def test_malformed_gallery_and_query_files(lpr750k_root: Path) -> None:
     ann = lpr750k_root / 'annotations'
     _rewrite(ann / 'gallery_main.txt', 3, f'{fx.L1}/extra/{fx.G2}-0.jpg')
-    with pytest.raises(AnnotationError, match=r'gallery_main.txt:3: expected "<live_id>/<file>" with exactly one'):
+    with pytest.raises(AnnotationError,
+                       match=r'gallery_main.txt:3: expected "<live_id>/<file>" with exactly one'):
         _lpr(lpr750k_root, 'test')
     fx.write_lpr750k(lpr750k_root.parent / 'again')
     ann = lpr750k_root.parent / 'again' / 'annotations'

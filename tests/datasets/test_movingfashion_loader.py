@@ -23,7 +23,8 @@ def test_raw_train_two_videos_missing_reported(mf_root: Path) -> None:
     ds = _mf(mf_root, 'train')
     pairs = _all(ds)
     assert [p['sample_id'] for p in pairs] == ['p1/v1', 'p1/v2']
-    assert pairs[0] == dict(role='pair', sample_id='p1/v1', item_id='i1', gt_ids=[], group_id=None, frame_paths=None,
+    assert pairs[0] == dict(role='pair', sample_id='p1/v1', item_id='i1', gt_ids=[], group_id=None,
+                            frame_paths=None,
                             video_path=f'{mf_root}/videos/v1.mp4', img_path=f'{mf_root}/imgs/i1.jpg', label=0,
                             category_id=-1, title='', asr='',
                             meta={'product_id': 'p1', 'source': 1, 'frame_source': 'decord-1fps',

@@ -72,17 +72,20 @@ def test_synthetic_movingfashion_through_its_config(synth_mf: Path) -> None:
 
 def test_cli_synth_reuses_complete_output_and_check_passes(tmp_path: Path, capsys) -> None:
     out = tmp_path / 'synthetic-lpr4m'
-    assert main(['data', 'synth', '--format', 'lpr4m', '--out', str(out), '--size', 'tiny', '--seed', '1']) == 0
+    assert main(['data', 'synth', '--format', 'lpr4m', '--out', str(out), '--size', 'tiny', '--seed',
+                 '1']) == 0
     marker = json.loads((out / '.csa_bench_synth.json').read_text())
     assert marker['seed'] == 1 and marker['format'] == 'lpr4m' and marker['summary']['lives'] == 2
-    assert main(['data', 'synth', '--format', 'lpr4m', '--out', str(out), '--size', 'tiny', '--seed', '1']) == 0
+    assert main(['data', 'synth', '--format', 'lpr4m', '--out', str(out), '--size', 'tiny', '--seed',
+                 '1']) == 0
     assert 'reusing' in capsys.readouterr().out
     assert main(['data', 'check', str(out), '--format', 'lpr4m', '--workers', '2']) == 0
     assert 'OK' in capsys.readouterr().out
     # A non-empty folder without a marker is never wiped.
     (tmp_path / 'other').mkdir()
     (tmp_path / 'other' / 'keep.txt').write_text('x')
-    assert main(['data', 'synth', '--format', 'lpr4m', '--out', str(tmp_path / 'other'), '--size', 'tiny']) == 2
+    assert main(['data', 'synth', '--format', 'lpr4m', '--out', str(tmp_path / 'other'), '--size',
+                 'tiny']) == 2
 
 
 def test_check_passes_on_synthetic_movingfashion(synth_mf: Path) -> None:

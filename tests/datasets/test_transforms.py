@@ -5,11 +5,11 @@ import copy
 from pathlib import Path
 
 import cv2
+import dataset_fixtures as fx
 import numpy as np
 import pytest
 import torch
 
-import dataset_fixtures as fx
 from csa_bench.datasets.media import MediaError, read_image, verify_image_bytes
 from csa_bench.datasets.transforms import SampleFrames, tail_cut_length, uniform_indices
 from csa_bench.registry import TRANSFORMS
@@ -60,7 +60,7 @@ def _same(a, b) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a if k != 'video_reader')
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, np.ndarray):
         return np.array_equal(a, b)
     if isinstance(a, torch.Tensor):
@@ -76,7 +76,7 @@ def test_contract(name: str, tmp_path: Path) -> None:
     assert cls.__doc__ and 'Required keys' in cls.__doc__ and 'Added keys' in cls.__doc__
     text = repr(transform)
     assert text.startswith(name + '(')
-    for key, value in kwargs.items():
+    for key in kwargs:
         assert f'{key}=' in text
     # Same seed, same output: deterministic given the random state (test-mode transforms always).
     outs = []
@@ -92,7 +92,8 @@ def test_sample_frames_rules() -> None:
     assert uniform_indices(25, 10, 'v2') == np.floor(np.linspace(0, 24, 10)).astype(int).tolist()
     assert uniform_indices(25, 10, 'v2')[-1] == 24
     assert uniform_indices(25, 10, 'v1') == [i * 25 // 10 for i in range(10)]
-    assert uniform_indices(25, 10, 'v1') == np.floor(np.linspace(0, 25, 10, endpoint=False)).astype(int).tolist()
+    assert uniform_indices(25, 10, 'v1') == np.floor(np.linspace(0, 25, 10,
+                                                                 endpoint=False)).astype(int).tolist()
     assert uniform_indices(7, 10) == list(range(7))
     # Test mode: deterministic and no tail cut, whatever the random state.
     sampler = SampleFrames(num_frames=10, test_mode=True)
@@ -127,7 +128,8 @@ def test_pack_pads_and_masks() -> None:
                                              'img': np.zeros((8, 6, 3), np.uint8), 'frame_paths': ['a'],
                                              'meta': {}, 'frame_inds': [0, 1, 2]})
     video, mask = out['inputs']['video'], out['inputs']['frame_mask']
-    assert video.dtype == torch.uint8 and video.shape == (5, 3, 8, 6) and out['inputs']['image'].shape == (3, 8, 6)
+    assert video.dtype == torch.uint8 and video.shape == (5, 3, 8,
+                                                          6) and out['inputs']['image'].shape == (3, 8, 6)
     assert mask.tolist() == [True, True, True, False, False] and video[3:].sum() == 0
     assert out['data_samples'] == {'role': 'pair', 'sample_id': 's', 'meta': {}}
 

@@ -40,7 +40,7 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     # Lists of per-sample dicts (pseudo_collate would turn them into dicts of lists);
     # the data preprocessor stacks. It also drops samples skipped by on_bad_sample='skip'.
-    collate_fn=dict(type='retrieval_collate'),
+    collate_fn=dict(type='csa_bench.retrieval_collate'),  # scoped: the Runner looks collate fns up in mmengine's root FUNCTIONS
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
 )
 test_dataloader = dict(
@@ -48,7 +48,7 @@ test_dataloader = dict(
     num_workers=num_workers,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='retrieval_collate'),
+    collate_fn=dict(type='csa_bench.retrieval_collate'),  # scoped: the Runner looks collate fns up in mmengine's root FUNCTIONS
     # gallery='main': only the -0 main images (protocol lpr4m-csa, datasets.md §1).
     dataset=dict(type=dataset_type, data_root=data_root, split='test', gallery='main', test_mode=True,
                  pipeline=test_pipeline),

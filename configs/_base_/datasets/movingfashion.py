@@ -35,15 +35,16 @@ train_dataloader = dict(
     num_workers=num_workers,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),  # iteration-based training
-    collate_fn=dict(type='retrieval_collate'),  # lists of per-sample dicts; the preprocessor stacks
-    dataset=dict(type=dataset_type, data_root=data_root, split='train', annotation='raw', pipeline=train_pipeline),
+    collate_fn=dict(type='csa_bench.retrieval_collate'),  # scoped: the Runner looks collate fns up in mmengine's root FUNCTIONS
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', annotation='raw',
+                 pipeline=train_pipeline),
 )
 test_dataloader = dict(
     batch_size=test_batch_size,
     num_workers=num_workers,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='retrieval_collate'),
+    collate_fn=dict(type='csa_bench.retrieval_collate'),  # scoped: the Runner looks collate fns up in mmengine's root FUNCTIONS
     # multi_gt=False: a video shared by two products keeps the last one as GT (official parity).
     dataset=dict(type=dataset_type, data_root=data_root, split='test', annotation='raw', multi_gt=False,
                  test_mode=True, pipeline=test_pipeline),

@@ -32,14 +32,14 @@ train_dataloader = dict(
     batch_size=batch_size,
     num_workers=num_workers,
     sampler=dict(type='InfiniteSampler', shuffle=True),  # iteration-based training
-    collate_fn=dict(type='retrieval_collate'),  # lists of per-sample dicts; the preprocessor stacks
+    collate_fn=dict(type='csa_bench.retrieval_collate'),  # scoped: the Runner looks collate fns up in mmengine's root FUNCTIONS
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
 )
 test_dataloader = dict(
     batch_size=test_batch_size,
     num_workers=num_workers,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='retrieval_collate'),
+    collate_fn=dict(type='csa_bench.retrieval_collate'),  # scoped: the Runner looks collate fns up in mmengine's root FUNCTIONS
     # Main images only, per livestream: the same protocol as the real LPR4M (lpr4m-csa).
     dataset=dict(type=dataset_type, data_root=data_root, split='test', gallery='main', test_mode=True,
                  pipeline=test_pipeline),

@@ -12,7 +12,8 @@ SIZES: dict[str, dict] = {
     'tiny': dict(shops=2, products=4, train_clips=2, test_clips=(1, 1), frames=(6, 12), views=2, image=96),
     # 6 shops x 10 products, ~4 training clips and 1-2 test clips per product (LPR4M-like ratios).
     'small': dict(shops=6, products=10, train_clips=4, test_clips=(1, 2), frames=(7, 14), views=3, image=96),
-    'medium': dict(shops=12, products=16, train_clips=8, test_clips=(2, 3), frames=(8, 16), views=3, image=96),
+    'medium': dict(shops=12, products=16, train_clips=8, test_clips=(2, 3), frames=(8, 16), views=3,
+                   image=96),
 }
 #: JPEG quality of written frames (small files; the artefacts are part of the realism).
 JPEG_QUALITY = 90

@@ -52,14 +52,15 @@ def write_lpr4m(out: Path, seed: int, size: str) -> dict:
     for shop in shops:
         for index, product in enumerate(shop.products):
             category = str(product.family)
-            write_image(out / 'training_image' / f'{product.image_id}.jpg', shop_image(product, 0, image, rng))
+            write_image(out / 'training_image' / f'{product.image_id}.jpg', shop_image(product, 0, image,
+                                                                                       rng))
             for _ in range(cfg['train_clips']):
                 plan = make_plan(rng, shop, index, cfg['frames'])
                 counter += 1
                 clip_id = _clip_id(shop.live_id, counter, plan.num_frames)
                 frames, _ = render_clip(shop, plan, image)
                 rels = [f'training_video_00/{clip_id}/{clip_id}-{t + 1:04d}.jpg' for t in range(len(frames))]
-                for rel, frame in zip(rels, frames):
+                for rel, frame in zip(rels, frames, strict=True):
                     write_image(out / rel, frame)
                 frames_written += len(frames)
                 train_rows.append([clip_id, json.dumps(rels), '[]', product.image_id,
@@ -73,17 +74,19 @@ def write_lpr4m(out: Path, seed: int, size: str) -> dict:
                 clip_id = _clip_id(shop.live_id, counter, plan.num_frames)
                 frames, boxes = render_clip(shop, plan, image)
                 frame_ids = [f'{clip_id}-{t + 1:04d}' for t in range(len(frames))]
-                for frame_id, frame in zip(frame_ids, frames):
+                for frame_id, frame in zip(frame_ids, frames, strict=True):
                     write_image(out / 'query' / clip_id / f'{frame_id}.jpg', frame)
                 frames_written += len(frames)
                 targets = [shop.products[i].image_id for i in plan.targets]
                 gt[clip_id] = targets
                 picks = tenframe_indices(len(frame_ids))
-                tenframes[clip_id] = {'frames': [f'{clip_id}/{frame_ids[i]}.jpg' for i in picks], 'gt': targets}
+                tenframes[clip_id] = {'frames': [f'{clip_id}/{frame_ids[i]}.jpg' for i in picks],
+                                      'gt': targets}
                 asr = make_asr(rng, shop, plan)
                 asr_rows.append([clip_id, asr])
                 diff = plan.difficulty()
-                test_rows.append([clip_id, json.dumps(frame_ids), json.dumps(boxes), targets[0], product.title,
+                test_rows.append([clip_id, json.dumps(frame_ids), json.dumps(boxes), targets[0],
+                                  product.title,
                                   category, CATEGORY_NAMES[FAMILIES[product.family]], asr, diff['product_scale'],
                                   diff['visible_duration'], diff['product_number']])
             for view in range(cfg['views']):
@@ -100,5 +103,6 @@ def write_lpr4m(out: Path, seed: int, size: str) -> dict:
     write_json_atomic(ann / 'query_tenframes.json', tenframes)
     write_json_atomic(ann / 'test_videoid_to_gtimage_20079.json', gt)
     write_json_atomic(ann / 'test_liveid_to_gallery_110.json', live_gallery)
-    return {'lives': len(shops), 'products': sum(len(s.products) for s in shops), 'train_clips': len(train_rows),
+    return {'lives': len(shops), 'products': sum(len(s.products) for s in shops),
+            'train_clips': len(train_rows),
             'test_clips': len(gt), 'gallery_images': len(gallery_lines), 'frames': frames_written}

@@ -73,7 +73,8 @@ def write_movingfashion(out: Path, seed: int, size: str) -> dict:
                 write_video(out / rel, frames)
                 videos += 1
                 entry['video_paths'].append(rel)
-                tracklets.append({str(t): [round(v * image) for v in box] for t, box in enumerate(boxes) if box})
+                tracklets.append({str(t): [round(v * image) for v in box] for t,
+                                  box in enumerate(boxes) if box})
             if tracked:
                 entry['tracklets'] = tracklets
             splits[split][f'{len(splits[split]):06d}'] = entry

@@ -15,7 +15,8 @@ import numpy as np
 #: Shape families; the index is the category id.
 FAMILIES = ('circle', 'square', 'triangle', 'star', 'hexagon', 'diamond', 'cross', 'capsule')
 FAMILY_WORDS = {'circle': ['round', 'circle'], 'square': ['square', 'box'], 'triangle': ['triangle', 'delta'],
-                'star': ['star', 'starry'], 'hexagon': ['hexagon', 'honeycomb'], 'diamond': ['diamond', 'rhombus'],
+                'star': ['star', 'starry'], 'hexagon': ['hexagon', 'honeycomb'], 'diamond': ['diamond',
+                                                                                             'rhombus'],
                 'cross': ['cross', 'plus'], 'capsule': ['capsule', 'pill']}
 CATEGORY_NAMES = {'circle': 'plates', 'square': 'cushions', 'triangle': 'scarves', 'star': 'ornaments',
                   'hexagon': 'tiles', 'diamond': 'earrings', 'cross': 'badges', 'capsule': 'bags'}
@@ -31,7 +32,8 @@ COLOUR_WORDS = {'red': ['red', 'crimson'], 'coral': ['coral', 'salmon'], 'orange
                 'blue': ['blue', 'royal blue'], 'indigo': ['indigo', 'navy'], 'purple': ['purple', 'violet'],
                 'magenta': ['magenta', 'fuchsia'], 'pink': ['pink', 'rose']}
 PATTERNS = ('solid', 'stripes', 'dots', 'checks', 'ring')
-PATTERN_WORDS = {'solid': ['plain', 'solid'], 'stripes': ['striped', 'stripe'], 'dots': ['dotted', 'polka dot'],
+PATTERN_WORDS = {'solid': ['plain', 'solid'], 'stripes': ['striped', 'stripe'], 'dots': ['dotted',
+                                                                                         'polka dot'],
                  'checks': ['checked', 'plaid'], 'ring': ['rimmed', 'outlined']}
 FILLER = ('hot sale', 'new arrival', 'limited', 'free shipping', 'best seller', '2024 style', 'premium')
 ASR_OPENERS = ('hi everyone look at this', 'ok guys this one is our', 'next up we have the',
@@ -147,7 +149,8 @@ def make_plan(rng: np.random.Generator, shop: Shop, target: int, frames: tuple[i
     if others and rng.random() < multi_prob:
         targets.append(int(rng.choice(others)))
     pool = [i for i in others if i not in targets]
-    distractors = [int(i) for i in rng.choice(pool, size=min(len(pool), int(rng.integers(1, 3))), replace=False)] \
+    distractors = [int(i) for i in rng.choice(pool, size=min(len(pool), int(rng.integers(1, 3))),
+                                              replace=False)] \
         if pool and rng.random() < 0.45 else []
     scale = float(rng.uniform(0.25, 0.45) if hard else rng.uniform(0.3, 0.7))
     frac = float(rng.uniform(0.3, 0.7) if hard else rng.uniform(0.4, 1.0))
