@@ -27,14 +27,17 @@ class NVANEncoder(nn.Module):
         embed_dim: E (512, baselines.md §7).
         non_local_stages: ResNet stages (1-4) followed by a non-local block: (3, 4) per the lite spec.
         pretrained: Local timm weight file for the ResNet, or None (random init).
+        **resnet_kwargs: ``timm.create_model`` arguments (e.g. ``channels``, ``stem_width`` for a
+            narrower CPU twin).
     """
 
     def __init__(self, model_name: str = 'resnet18', embed_dim: int = 512,
-                 non_local_stages: tuple[int, ...] = (3, 4), pretrained: str | None = None) -> None:
+                 non_local_stages: tuple[int, ...] = (3, 4), pretrained: str | None = None,
+                 **resnet_kwargs) -> None:
         super().__init__()
         from plugins.encoders import TimmEncoder
 
-        self.resnet = TimmEncoder(model_name, embed_dim=None, pretrained=pretrained).model
+        self.resnet = TimmEncoder(model_name, embed_dim=None, pretrained=pretrained, **resnet_kwargs).model
         if not all(hasattr(self.resnet, f'layer{i}') for i in range(1, 5)):
             raise ValueError(f'NVANEncoder needs a timm ResNet with layer1..layer4; {model_name!r} has none')
         bad = [s for s in non_local_stages if s not in (1, 2, 3, 4)]

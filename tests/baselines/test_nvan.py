@@ -108,7 +108,7 @@ def test_image_is_a_one_frame_clip(model) -> None:
         emb, tokens = model.encoder(image)
         clip = model.encoder.forward_clip(image[:, None], torch.ones(2, 1, dtype=torch.bool))
     torch.testing.assert_close(emb, clip['clip_emb'])
-    assert tokens.shape == (2, 4, 512)
+    assert tokens.shape == (2, 4, 128)
     assert F.normalize(emb, dim=-1).shape == (2, 512)
 
 
