@@ -55,13 +55,13 @@ class RetrievalInputs:
             raise ValueError(f'gallery ids ({n_g}) and gallery groups ({len(self.gallery_groups)}) differ in length')
         if not self.query_meta:
             self.query_meta = [{} for _ in range(n_q)]
-        seen: set[str] = set()
-        for qid, gt in zip(self.query_ids, self.query_gt, strict=True):
-            if qid in seen:
-                raise ValueError(f'query id {qid!r} is predicted twice')
-            if not gt:
-                raise KeyError(f'prediction for query id {qid!r} which has no ground truth')
-            seen.add(qid)
+        seen = set(self.query_ids)
+        if len(seen) != n_q:
+            dup = next(q for i, q in enumerate(self.query_ids) if q in self.query_ids[:i])
+            raise ValueError(f'query id {dup!r} is predicted twice')
+        if not all(self.query_gt):
+            empty = next(q for q, gt in zip(self.query_ids, self.query_gt, strict=True) if not gt)
+            raise KeyError(f'prediction for query id {empty!r} which has no ground truth')
         both = seen & set(self.missing)
         if both:
             raise ValueError(f'query id {sorted(both)[0]!r} is both predicted and listed as missing')

@@ -132,8 +132,6 @@ class RetrievalMetric(BaseMetric):
         dim = gallery[0]['embedding'].shape[0]
         q_emb = torch.stack([q['embedding'] for q in queries]) if queries else torch.zeros(0, dim)
         g_emb = torch.stack([g['embedding'] for g in gallery])
-        if not (torch.isfinite(q_emb).all() and torch.isfinite(g_emb).all()):
-            raise ValueError(f'{self.protocol.id}: non-finite embeddings in the predictions')
         scorer = EmbeddingScorer(q_emb.to(device), g_emb.to(device))
         rerank = None
         if self.rerank is not None:

@@ -50,6 +50,14 @@ class Rankings:
     topk_score: Tensor
 
 
+def _all_finite(x: Tensor) -> bool:
+    """No inf / NaN in ``x`` (min / max propagate NaN: ~100x cheaper than ``isfinite(x).all()`` on CPU)."""
+    if x.numel() == 0:
+        return True
+    low, high = torch.aminmax(x)
+    return bool(torch.isfinite(low) & torch.isfinite(high))
+
+
 class EmbeddingScorer:
     """Dot-product scores of L2-normalised embeddings (= cosine), gallery slice cached per group.
 
@@ -62,13 +70,16 @@ class EmbeddingScorer:
         if query.shape[1] != gallery.shape[1]:
             raise ValueError(f'query dim {query.shape[1]} != gallery dim {gallery.shape[1]}')
         self.query, self.gallery = query.float(), gallery.float()
+        # Ranks are counted with comparisons: a NaN would silently fall out of every count.
+        if not (_all_finite(self.query) and _all_finite(self.gallery)):
+            raise ValueError('non-finite values in the query or gallery embeddings')
         self._cached: tuple[Tensor | None, Tensor] = (None, self.gallery)
 
     def __call__(self, q_idx: Tensor, g_idx: Tensor) -> Tensor:
         if self._cached[0] is not g_idx:
-            sub = self.gallery if g_idx.numel() == self.gallery.shape[0] else self.gallery[g_idx]
+            sub = self.gallery if g_idx.numel() == self.gallery.shape[0] else self.gallery.index_select(0, g_idx)
             self._cached = (g_idx, sub.T.contiguous())
-        return self.query[q_idx] @ self._cached[1]
+        return self.query.index_select(0, q_idx) @ self._cached[1]
 
 
 class MatrixScorer:
@@ -76,14 +87,21 @@ class MatrixScorer:
 
     def __init__(self, scores: Tensor) -> None:
         self.scores = scores.float()
+        if not _all_finite(self.scores):
+            raise ValueError('non-finite values in the score matrix')
 
     def __call__(self, q_idx: Tensor, g_idx: Tensor) -> Tensor:
         return self.scores[q_idx][:, g_idx]
 
 
-def group_blocks(query_groups: Tensor | None, gallery_groups: Tensor | None, n_query: int,
-                 n_gallery: int) -> Iterator[tuple[Tensor, Tensor]]:
-    """Yield ``(q_idx, g_idx)`` for each gallery scope (indices ascending; CPU long tensors).
+def gallery_scopes(query_groups: Tensor | None, gallery_groups: Tensor | None, n_query: int,
+                   n_gallery: int) -> tuple[Tensor, Tensor, list[tuple[Tensor, int, int]]]:
+    """The gallery scopes: ``(g_order, local, scopes)`` (CPU long tensors).
+
+    ``g_order (G,)`` sorts the gallery by (group, index); ``local (G,)`` is each entry's position
+    inside its group; each scope ``(q_idx, start, size)`` ranks the queries ``q_idx`` (ascending)
+    against ``g_order[start:start + size]``. Queries of a group without gallery are in no scope
+    (scope size 0: an empty gallery).
 
     Args:
         query_groups: ``(Q,)`` long group code of each query, or ``None`` for one global gallery.
@@ -92,20 +110,37 @@ def group_blocks(query_groups: Tensor | None, gallery_groups: Tensor | None, n_q
     if query_groups is None or gallery_groups is None:
         if (query_groups is None) != (gallery_groups is None):
             raise ValueError('query_groups and gallery_groups must both be given or both be None')
-        yield torch.arange(n_query), torch.arange(n_gallery)
-        return
+        order = torch.arange(n_gallery)
+        return order, order, [(torch.arange(n_query), 0, n_gallery)] if n_gallery else []
     q_order = torch.argsort(query_groups, stable=True)
     g_order = torch.argsort(gallery_groups, stable=True)
     q_keys, q_counts = torch.unique_consecutive(query_groups[q_order], return_counts=True)
     g_keys, g_counts = torch.unique_consecutive(gallery_groups[g_order], return_counts=True)
-    g_start = dict(zip(g_keys.tolist(), (torch.cumsum(g_counts, 0) - g_counts).tolist(), strict=True))
-    g_len = dict(zip(g_keys.tolist(), g_counts.tolist(), strict=True))
-    q_start = 0
-    for key, count in zip(q_keys.tolist(), q_counts.tolist(), strict=True):
-        q_idx = q_order[q_start:q_start + count]
-        q_start += count
-        if key in g_start:  # queries of a group without gallery keep scope 0 (an empty gallery)
-            yield q_idx, g_order[g_start[key]:g_start[key] + g_len[key]]
+    g_starts = torch.cumsum(g_counts, 0) - g_counts
+    local = torch.empty(n_gallery, dtype=torch.long)
+    local[g_order] = torch.arange(n_gallery) - torch.repeat_interleave(g_starts, g_counts)
+    where = dict(zip(g_keys.tolist(), zip(g_starts.tolist(), g_counts.tolist(), strict=True), strict=True))
+    scopes = []
+    for q_idx, key in zip(torch.split(q_order, q_counts.tolist()), q_keys.tolist(), strict=True):
+        if key in where:
+            scopes.append((q_idx, *where[key]))
+    return g_order, local, scopes
+
+
+def _batches(scopes: list[tuple[Tensor, int, int]], max_elems: int) -> Iterator[list[tuple[Tensor, int, int]]]:
+    """Pack scopes (split by rows when large) into batches whose padded block fits ``max_elems``."""
+    batch: list[tuple[Tensor, int, int]] = []
+    rows = width = 0
+    for q_idx, start, size in scopes:
+        step = max(1, max_elems // max(size, 1))
+        for part in torch.split(q_idx, step):
+            if batch and (rows + part.numel()) * max(width, size) > max_elems:
+                yield batch
+                batch, rows, width = [], 0, 0
+            batch.append((part, start, size))
+            rows, width = rows + part.numel(), max(width, size)
+    if batch:
+        yield batch
 
 
 #: Rows per comparison sub-block: ~256K floats (1 MiB) stay in cache across the two counting passes.
@@ -139,8 +174,11 @@ def _block_positive_ranks(scores: Tensor, local_pos: Tensor) -> Tensor:
     return ranks
 
 
-def _block_topk(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
-    """Head ``(n, k)`` of each row's (−score, index) order: local indices and scores."""
+def _block_topk(scores: Tensor, k: int, row_size: Tensor) -> tuple[Tensor, Tensor]:
+    """Head ``(n, k)`` of each row's (−score, index) order: local indices and scores.
+
+    ``row_size (n,)`` is each row's number of real columns (the rest is ``-inf`` padding).
+    """
     values, index = scores.topk(k, dim=1, sorted=True)
     # topk's order among equal scores is unspecified: re-order the shortlist by (-score, index).
     index, order = index.sort(dim=1)
@@ -148,7 +186,9 @@ def _block_topk(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
     order = torch.argsort(-values, dim=1, stable=True)
     index, values = index.gather(1, order), values.gather(1, order)
     # A tie at the cut-off may have kept a later index than one left out: redo those rows exactly.
-    spill = ((scores >= values[:, -1:]).sum(1) > k).nonzero().squeeze(1)
+    kept = row_size.clamp(max=k)
+    kth = values.gather(1, (kept - 1).unsqueeze(1))
+    spill = ((scores >= kth).sum(1) > kept).nonzero().squeeze(1)
     for row in spill.tolist():
         sorted_vals, sorted_idx = torch.sort(-scores[row], stable=True)
         index[row], values[row] = sorted_idx[:k], -sorted_vals[:k]
@@ -160,6 +200,10 @@ def rank_gallery(score_block: ScoreBlock, positives: Tensor, n_gallery: int, *,
                  query_groups: Tensor | None = None, gallery_groups: Tensor | None = None, topk: int = 0,
                  max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS) -> Rankings:
     """Rank every query against its gallery scope, in bounded-memory blocks.
+
+    Small per-group galleries (LPR4M lives) are packed into one ``-inf``-padded block per batch, so
+    the counting and top-k run once per batch rather than once per group; a large gallery is split
+    over query rows. No block exceeds ``max_block_elems`` floats.
 
     Args:
         score_block: scorer, see :data:`ScoreBlock`.
@@ -179,26 +223,39 @@ def rank_gallery(score_block: ScoreBlock, positives: Tensor, n_gallery: int, *,
     scope = torch.zeros(n_query, dtype=torch.long)
     top_index = torch.full((n_query, topk), -1, dtype=torch.long)
     top_score = torch.full((n_query, topk), float('nan'))
-    local = torch.full((n_gallery,), -1, dtype=torch.long)
-    for q_idx, g_idx in group_blocks(query_groups, gallery_groups, n_query, n_gallery):
-        m = g_idx.numel()
-        local[g_idx] = torch.arange(m)
-        scope[q_idx] = m
-        rows = max(1, max_block_elems // max(m, 1))
-        for start in range(0, q_idx.numel(), rows):
-            qi = q_idx[start:start + rows]
-            scores = score_block(qi, g_idx)
-            pos = positives[qi]
-            local_pos = torch.where(pos >= 0, local[pos.clamp(min=0)], -1)
-            if bool((pos >= 0).any() & (local_pos[pos >= 0] < 0).any()):
-                raise ValueError('a positive index lies outside its query\'s gallery scope')
-            ranks[qi] = _block_positive_ranks(scores, local_pos.to(scores.device)).cpu()
-            if topk and m:
-                k = min(topk, m)
-                index, values = _block_topk(scores, k)
-                top_index[qi, :k] = g_idx[index.cpu()]
-                top_score[qi, :k] = values.float().cpu()
-        local[g_idx] = -1
+    g_order, local, scopes = gallery_scopes(query_groups, gallery_groups, n_query, n_gallery)
+    for batch in _batches(scopes, max_block_elems):
+        q_all = torch.cat([q for q, _, _ in batch]) if len(batch) > 1 else batch[0][0]
+        counts = torch.tensor([q.numel() for q, _, _ in batch])
+        row_size = torch.repeat_interleave(torch.tensor([size for _, _, size in batch]), counts)
+        row_start = torch.repeat_interleave(torch.tensor([start for _, start, _ in batch]), counts)
+        scores = None
+        for (q_idx, start, size), row in zip(batch, (torch.cumsum(counts, 0) - counts).tolist(), strict=True):
+            block = score_block(q_idx, g_order[start:start + size])
+            if len(batch) == 1:
+                scores = block
+                break
+            if scores is None:
+                scores = torch.full((len(q_all), int(row_size.max())), float('-inf'), dtype=block.dtype,
+                                    device=block.device)
+            scores[row:row + q_idx.numel(), :size] = block
+        pos = positives[q_all]
+        valid = pos >= 0
+        local_pos = torch.where(valid, local[pos.clamp(min=0)], -1)
+        in_scope = (local_pos < row_size.unsqueeze(1)) & (g_order[(row_start.unsqueeze(1) + local_pos).clamp(
+            0, max(n_gallery - 1, 0))] == pos)
+        if bool((valid & ~in_scope).any()):
+            raise ValueError("a positive index lies outside its query's gallery scope")
+        ranks[q_all] = _block_positive_ranks(scores, local_pos.to(scores.device)).cpu()
+        scope[q_all] = row_size
+        if topk:
+            k = min(topk, scores.shape[1])
+            index, values = _block_topk(scores, k, row_size.to(scores.device))
+            index, values = index.cpu(), values.float().cpu()
+            real = index < row_size.unsqueeze(1)
+            top_index[q_all, :k] = torch.where(real, g_order[(row_start.unsqueeze(1) + index).clamp(
+                max=n_gallery - 1)], -1)
+            top_score[q_all, :k] = torch.where(real, values, float('nan'))
     return Rankings(ranks, scope, top_index, top_score)
 
 
@@ -223,11 +280,15 @@ def resolve_positives(query_gt_ids: Sequence[Sequence[str]], gallery_ids: Sequen
     n_query = len(query_gt_ids)
     codes: dict[str, int] = {}
     g_code = torch.tensor([codes.setdefault(gid, len(codes)) for gid in gallery_ids], dtype=torch.long)
-    pairs = [(qi, code) for qi, gt_ids in enumerate(query_gt_ids)
-             for code in {codes.get(gid, -1) for gid in gt_ids} if code >= 0]
-    if not pairs:
+    lengths = torch.tensor([len(ids) for ids in query_gt_ids], dtype=torch.long)
+    code_of = torch.tensor([codes.get(gid, -1) for ids in query_gt_ids for gid in ids], dtype=torch.long)
+    query_of = torch.repeat_interleave(torch.arange(n_query), lengths)
+    known = code_of >= 0
+    if not bool(known.any()):
         return torch.full((n_query, 0), -1, dtype=torch.long)
-    pair_q, pair_code = torch.tensor(pairs, dtype=torch.long).unbind(1)
+    # A GT id listed twice for one query is one id: drop repeated (query, id) pairs.
+    pair_key = torch.unique(query_of[known] * max(len(codes), 1) + code_of[known])
+    pair_q, pair_code = pair_key // max(len(codes), 1), pair_key % max(len(codes), 1)
     # Gallery entries grouped by id code: entries of code c are by_code[start[c]:start[c] + count[c]].
     by_code = torch.argsort(g_code, stable=True)
     count = torch.bincount(g_code, minlength=len(codes))

@@ -129,3 +129,13 @@ def test_errors_name_the_id() -> None:
 def test_cosine_similarity_normalises() -> None:
     a, b = torch.tensor([[3.0, 4.0]]), torch.tensor([[6.0, 8.0], [0.0, -1.0]])
     assert F.cosine_similarity(a, b)[0].tolist() == pytest.approx([1.0, -0.8])
+
+
+def test_non_finite_inputs_are_errors() -> None:
+    bad = torch.ones(2, 3)
+    bad[1, 2] = float('nan')
+    with pytest.raises(ValueError, match='non-finite'):
+        EmbeddingScorer(bad, torch.ones(4, 3))
+    bad[1, 2] = float('-inf')
+    with pytest.raises(ValueError, match='non-finite'):
+        MatrixScorer(bad)
