@@ -37,7 +37,8 @@ METRICS = Registry('metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['c
 # Evaluators.
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope=SCOPE, locations=['csa_bench.evaluation'])
 # Runner hooks (bad-sample reports, NaN guard, ...).
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=['csa_bench.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE,
+                 locations=['csa_bench.engine', 'csa_bench.evaluation'])
 # Train/val/test loops.
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE, locations=['csa_bench.engine'])
 # Optimizers.

@@ -108,3 +108,9 @@ def test_hook_attaches_scorer() -> None:
     runner.model = SimpleNamespace()
     with pytest.raises(AttributeError, match='pairwise_scorer'):
         PairwiseScorerHook().before_val(runner)
+
+
+def test_hook_is_found_by_registry_name() -> None:
+    """Configs name it in ``custom_hooks``: the HOOKS registry must find it without other imports."""
+    from csa_bench.registry import HOOKS
+    assert type(HOOKS.build(dict(type='PairwiseScorerHook'))) is PairwiseScorerHook
