@@ -9,8 +9,19 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Iteration-based checkpoints (iter_N.pth), as the official recipe counts iterations.
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
+    # AtomicCheckpointHook = mmengine's CheckpointHook + atomic writes, rotation after the save and
+    # no checkpoint of non-finite weights (csa_bench/engine/checkpoint.py).
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # The reliability hooks live here rather than in custom_hooks because default_hooks merge by
+    # key: a child config that sets custom_hooks would otherwise drop them silently.
+    # A NaN/inf loss term stops training before the optimizer step, naming iteration and term
+    # ('skip' skips the step instead; csa_bench/engine/hooks.py).
+    nonfinite_loss=dict(type='NonFiniteLossHook', action='raise'),
+    # Python/numpy/torch RNG states go into every checkpoint, so --resume replays exactly.
+    rng_state=dict(type='RNGStateHook'),
+    # Samples skipped under on_bad_sample='skip' are logged and written to bad_samples.json.
+    bad_samples=dict(type='BadSampleReportHook', interval=500),
 )
 env_cfg = dict(
     cudnn_benchmark=False,

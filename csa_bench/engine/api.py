@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 from . import checkpoint as _checkpoint  # noqa: F401  (torch>=2.6 resume fix, see checkpoint.py)
 from . import distributed as _dist
 from .precision import PrecisionError, configure_amp
+from .validation import validate_config
 
 
 class ConfigError(ValueError):
@@ -79,6 +80,7 @@ def train(config: str | os.PathLike, *, work_dir: str | None = None, cfg_options
         amp_dtype: 'float16' or 'bfloat16' with ``amp`` (default: the config's, else float16).
     """
     cfg = load_config(config, cfg_options, work_dir)
+    validate_config(cfg, error=ConfigError)   # unknown keys / wrong types, with their key path
     cfg.launcher = launcher
     if seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
@@ -115,6 +117,7 @@ def test(config: str | os.PathLike, checkpoint: str | None = None, *, work_dir: 
          cfg_options: dict | None = None, launcher: str = 'none') -> TestOutcome:
     """Evaluate ``config`` (with ``checkpoint``, or the model's initial/pretrained weights)."""
     cfg = load_config(config, cfg_options, work_dir)
+    validate_config(cfg, error=ConfigError)
     cfg.launcher = launcher
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise ConfigError(f'checkpoint {checkpoint} does not exist')
