@@ -18,6 +18,7 @@ Three timings per case, in the same run on the same features:
 
 Goals: ``naive / ours ≥ 20`` and ``ours / bound ≤ 1.5``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,14 +41,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--gallery', type=int, default=66358, help='global gallery size (LPR4M test: 66,358)')
     parser.add_argument('--main-per-group', type=int, default=55, help='main images per live (per-live case)')
     parser.add_argument('--dim', type=int, default=512)
-    parser.add_argument('--naive-queries', type=int, default=1000,
-                        help='queries the naive loop is timed on (then extrapolated linearly)')
+    parser.add_argument(
+        '--naive-queries',
+        type=int,
+        default=1000,
+        help='queries the naive loop is timed on (then extrapolated linearly)',
+    )
     parser.add_argument('--cases', nargs='+', default=['per-live', 'global'], choices=['per-live', 'global'])
     parser.add_argument('--threads', type=int, default=0, help='torch threads (0 = leave as is)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--repeat', type=int, default=3,
-                        help='runs of ours and bound; the minimum is reported (shared machines are noisy)')
+    parser.add_argument(
+        '--repeat',
+        type=int,
+        default=3,
+        help='runs of ours and bound; the minimum is reported (shared machines are noisy)',
+    )
 
 
 def make_features(n_query: int, n_gallery: int, n_groups: int, dim: int, seed: int, device: str) -> dict:
@@ -58,7 +67,9 @@ def make_features(n_query: int, n_gallery: int, n_groups: int, dim: int, seed: i
     g_groups = torch.arange(n_gallery) % n_groups
     q_groups = torch.randint(0, n_groups, (n_query,), generator=gen)
     per_group = [torch.nonzero(g_groups == k).squeeze(1) for k in range(n_groups)]
-    gt = [int(per_group[k][torch.randint(0, len(per_group[k]), (1,), generator=gen)]) for k in q_groups.tolist()]
+    gt = [
+        int(per_group[k][torch.randint(0, len(per_group[k]), (1,), generator=gen)]) for k in q_groups.tolist()
+    ]
     # Pull each query towards its GT so that ranks are not uniform (a realistic rank distribution).
     q = torch.nn.functional.normalize(q + 0.1 * g[gt], dim=1)
     return {'q': q.to(device), 'g': g.to(device), 'q_groups': q_groups, 'g_groups': g_groups, 'gt': gt}
@@ -92,12 +103,19 @@ def time_naive(feat: dict, grouped: bool, n: int) -> float:
 
 def time_ours(feat: dict, grouped: bool, device: str) -> tuple[float, dict]:
     n_q, n_g = feat['q'].shape[0], feat['g'].shape[0]
-    inputs = RetrievalInputs([f'q{i}' for i in range(n_q)], [[f'img{j}'] for j in feat['gt']],
-                             [f'img{j}' for j in range(n_g)], feat['q_groups'].tolist(), feat['g_groups'].tolist())
+    inputs = RetrievalInputs(
+        [f'q{i}' for i in range(n_q)],
+        [[f'img{j}'] for j in feat['gt']],
+        [f'img{j}' for j in range(n_g)],
+        feat['q_groups'].tolist(),
+        feat['g_groups'].tolist(),
+    )
     protocol = get_protocol('lpr4m-csa' if grouped else 'movingfashion-csa')
     _sync(device)
     start = time.perf_counter()
-    metrics, _ = evaluate(protocol, inputs, EmbeddingScorer(feat['q'], feat['g']), k_list=K_LIST, breakdowns=[])
+    metrics, _ = evaluate(
+        protocol, inputs, EmbeddingScorer(feat['q'], feat['g']), k_list=K_LIST, breakdowns=[]
+    )
     _sync(device)
     return time.perf_counter() - start, metrics
 
@@ -111,11 +129,13 @@ def time_bound(feat: dict, grouped: bool, device: str) -> float:
         for key in range(int(feat['g_groups'].max()) + 1):
             qi = torch.nonzero(feat['q_groups'] == key).squeeze(1)
             gi = torch.nonzero(feat['g_groups'] == key).squeeze(1)
-            blocks.append((feat['q'][qi.to(feat['q'].device)], feat['g'][gi.to(feat['g'].device)].T.contiguous()))
+            blocks.append(
+                (feat['q'][qi.to(feat['q'].device)], feat['g'][gi.to(feat['g'].device)].T.contiguous())
+            )
     else:
         rows = max(1, DEFAULT_MAX_BLOCK_ELEMS // feat['g'].shape[0])
         gt = feat['g'].T.contiguous()
-        blocks = [(feat['q'][s:s + rows], gt) for s in range(0, feat['q'].shape[0], rows)]
+        blocks = [(feat['q'][s : s + rows], gt) for s in range(0, feat['q'].shape[0], rows)]
     _sync(device)
     start = time.perf_counter()
     for q, g in blocks:
@@ -140,10 +160,26 @@ def run(args: argparse.Namespace) -> dict:
         runs = [time_ours(feat, grouped, args.device) for _ in range(max(1, args.repeat))]
         ours, metrics = min(r[0] for r in runs), runs[0][1]
         bound = min(time_bound(feat, grouped, args.device) for _ in range(max(1, args.repeat)))
-        figures.update({f'{case}/naive_s': naive, f'{case}/naive_timed_queries': n_naive, f'{case}/ours_s': ours,
-                        f'{case}/bound_s': bound, f'{case}/naive_over_ours': naive / ours,
-                        f'{case}/ours_over_bound': ours / bound, f'{case}/R@1': metrics['R@1']})
-        table.add_row(case, f'{args.queries} x {n_gallery}', f'{naive:.2f}', f'{ours:.2f}', f'{bound:.2f}',
-                      f'{naive / ours:.1f}', f'{ours / bound:.2f}', f'{metrics["R@1"]:.2f}')
+        figures.update(
+            {
+                f'{case}/naive_s': naive,
+                f'{case}/naive_timed_queries': n_naive,
+                f'{case}/ours_s': ours,
+                f'{case}/bound_s': bound,
+                f'{case}/naive_over_ours': naive / ours,
+                f'{case}/ours_over_bound': ours / bound,
+                f'{case}/R@1': metrics['R@1'],
+            }
+        )
+        table.add_row(
+            case,
+            f'{args.queries} x {n_gallery}',
+            f'{naive:.2f}',
+            f'{ours:.2f}',
+            f'{bound:.2f}',
+            f'{naive / ours:.1f}',
+            f'{ours / bound:.2f}',
+            f'{metrics["R@1"]:.2f}',
+        )
     Console().print(table)
     return figures

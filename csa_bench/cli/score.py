@@ -7,6 +7,7 @@ with a score matrix or embeddings (an evaluation dump's ``embeddings.npz``, or i
 :mod:`csa_bench.evaluation.io` for every accepted shape. GT queries without a prediction are
 misses (under ``all-gt`` protocols); a prediction for an id absent from the GT is an error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,12 +29,20 @@ from csa_bench.evaluation.ranking import EmbeddingScorer, MatrixScorer, Rankings
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser('score', help='compute protocol metrics from predictions and GT files',
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--pred', required=True, help='official prediction JSON, .npz, or an evaluation dump folder')
+    parser = subparsers.add_parser(
+        'score',
+        help='compute protocol metrics from predictions and GT files',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        '--pred', required=True, help='official prediction JSON, .npz, or an evaluation dump folder'
+    )
     parser.add_argument('--gt', required=True, help='GT JSON {query_id: [gallery_id, ...]}')
     parser.add_argument('--protocol', required=True, help='protocol id (csa-bench list protocols)')
-    parser.add_argument('--groups', help='groups JSON {group: [gallery ids]} or {"query": {..}, "gallery": {..}}')
+    parser.add_argument(
+        '--groups', help='groups JSON {group: [gallery ids]} or {"query": {..}, "gallery": {..}}'
+    )
     parser.add_argument('--out', help='write a result JSON here')
     parser.add_argument('--k', type=int, nargs='+', help="override the protocol's K list")
     parser.add_argument('--method', default='external', help='method name recorded in the result')
@@ -43,25 +52,30 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _gallery_groups(protocol: Protocol, groups_path: str | None, gallery_ids: list[str],
-                    embedded: list[str] | None) -> list[object]:
+def _gallery_groups(
+    protocol: Protocol, groups_path: str | None, gallery_ids: list[str], embedded: list[str] | None
+) -> list[object]:
     if protocol.gallery_scope == 'global':
         return [None] * len(gallery_ids)
     if embedded is not None and all(embedded):
         return list(embedded)
     if groups_path is None:
-        raise CliError(f'protocol {protocol.id} ranks within groups ({protocol.gallery_scope}): pass --groups '
-                       'or store query_groups / gallery_groups in the .npz')
+        raise CliError(
+            f'protocol {protocol.id} ranks within groups ({protocol.gallery_scope}): pass --groups '
+            'or store query_groups / gallery_groups in the .npz'
+        )
     _, mapping = io.load_groups(groups_path)
     missing = [g for g in gallery_ids if g not in mapping]
     if missing:
-        raise CliError(f'groups file {groups_path}: gallery id {missing[0]!r} is in no group '
-                       f'({len(missing)} such ids)')
+        raise CliError(
+            f'groups file {groups_path}: gallery id {missing[0]!r} is in no group ({len(missing)} such ids)'
+        )
     return [mapping[g] for g in gallery_ids]
 
 
-def _query_groups(protocol: Protocol, groups_path: str | None, query_ids: list[str],
-                  embedded: list[str] | None) -> list[object]:
+def _query_groups(
+    protocol: Protocol, groups_path: str | None, query_ids: list[str], embedded: list[str] | None
+) -> list[object]:
     if protocol.gallery_scope == 'global':
         return [None] * len(query_ids)
     if embedded is not None and all(embedded):
@@ -77,33 +91,43 @@ def _query_groups(protocol: Protocol, groups_path: str | None, query_ids: list[s
             try:
                 out.append(protocol.group_of_query_id(qid))
             except ValueError as exc:
-                raise CliError(f'{exc}; give the query groups in --groups as {{"query": {{..}}, "gallery": {{..}}}}') \
-                    from exc
+                raise CliError(
+                    f'{exc}; give the query groups in --groups as {{"query": {{..}}, "gallery": {{..}}}}'
+                ) from exc
     return out
 
 
 def _missing(gt: io.GroundTruth, predicted: set[str], source: str) -> dict[str, dict]:
     extra = sorted(predicted - set(gt.gt))
     if extra:
-        raise CliError(f'{source}: prediction for query id {extra[0]!r} which is not in the GT ({len(extra)} such ids)')
+        raise CliError(
+            f'{source}: prediction for query id {extra[0]!r} which is not in the GT ({len(extra)} such ids)'
+        )
     return {q: {'gt_ids': ids, 'meta': gt.meta.get(q, {})} for q, ids in gt.gt.items() if q not in predicted}
 
 
-def score_arrays(args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path) -> tuple[dict, str]:
+def score_arrays(
+    args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path
+) -> tuple[dict, str]:
     arrays = io.load_npz(path)
     missing = _missing(gt, set(arrays.query_ids), str(path))
     inputs = RetrievalInputs(
-        arrays.query_ids, [gt.gt[q] for q in arrays.query_ids], arrays.gallery_ids,
+        arrays.query_ids,
+        [gt.gt[q] for q in arrays.query_ids],
+        arrays.gallery_ids,
         _query_groups(protocol, args.groups, arrays.query_ids, arrays.query_groups),
         _gallery_groups(protocol, args.groups, arrays.gallery_ids, arrays.gallery_groups),
-        query_meta=[gt.meta.get(q, {}) for q in arrays.query_ids], missing=missing)
+        query_meta=[gt.meta.get(q, {}) for q in arrays.query_ids],
+        missing=missing,
+    )
     device = torch.device(args.device)
     if arrays.scores is not None:
         matrix = torch.from_numpy(np.ascontiguousarray(arrays.scores)).to(device)
         scorer, scoring = MatrixScorer(matrix), 'score matrix'
     else:
-        q, g = (torch.from_numpy(np.ascontiguousarray(a)).float()
-                for a in (arrays.query_emb, arrays.gallery_emb))
+        q, g = (
+            torch.from_numpy(np.ascontiguousarray(a)).float() for a in (arrays.query_emb, arrays.gallery_emb)
+        )
         # Dumped embeddings are already unit-norm: re-normalising would only perturb the last bits (and ties).
         for emb in (q, g):
             if emb.numel() and not torch.allclose(emb.norm(dim=1), torch.ones(emb.shape[0]), atol=1e-3):
@@ -113,14 +137,22 @@ def score_arrays(args: argparse.Namespace, protocol: Protocol, gt: io.GroundTrut
     return metrics, scoring
 
 
-def score_lists(args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path) -> tuple[dict, str]:
+def score_lists(
+    args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path
+) -> tuple[dict, str]:
     ranked = io.load_ranked_lists(path)
     _missing(gt, set(ranked), str(path))
     ids_only = {q: [g for g, _ in v] for q, v in ranked.items()}
     query_ids, ranks, sizes, missing_ids = positive_ranks_from_lists(ids_only, gt.gt)
     k_list = tuple(args.k or protocol.k_list)
-    metrics = summarize(ranks, sizes, k_list, n_missing=len(missing_ids), denominator=protocol.denominator,
-                        scale=protocol.scale)
+    metrics = summarize(
+        ranks,
+        sizes,
+        k_list,
+        n_missing=len(missing_ids),
+        denominator=protocol.denominator,
+        scale=protocol.scale,
+    )
     unreachable = metrics.pop('n_unreachable_gt')
     if args.groups and protocol.gallery_scope != 'global':
         q_groups = _query_groups(protocol, args.groups, query_ids, None)
@@ -132,17 +164,27 @@ def score_lists(args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth
         for qid, group in zip(query_ids, q_groups, strict=True):
             outside = [g for g in ids_only[qid] if g not in members.get(group, ())]
             if outside:
-                raise CliError(f'{path}: query {qid!r} ranks gallery id {outside[0]!r}, which is not in its group '
-                               f'{group!r} of {args.groups}')
+                raise CliError(
+                    f'{path}: query {qid!r} ranks gallery id {outside[0]!r}, which is not in its group '
+                    f'{group!r} of {args.groups}'
+                )
             unreachable += not any(g in members.get(group, ()) for g in gt.gt[qid])
         metrics['n_unreachable_gt'] = unreachable
     else:
         # Without the gallery we only know that no GT id was listed (it may lie below a truncated list).
         metrics['n_gt_not_listed'] = unreachable
-    inputs = RetrievalInputs(query_ids, [gt.gt[q] for q in query_ids], [], [None] * len(query_ids), [],
-                             query_meta=[gt.meta.get(q, {}) for q in query_ids],
-                             missing={q: {'gt_ids': gt.gt[q], 'meta': gt.meta.get(q, {})} for q in missing_ids})
-    rankings = Rankings(ranks, sizes, torch.zeros(len(query_ids), 0, dtype=torch.long), torch.zeros(len(query_ids), 0))
+    inputs = RetrievalInputs(
+        query_ids,
+        [gt.gt[q] for q in query_ids],
+        [],
+        [None] * len(query_ids),
+        [],
+        query_meta=[gt.meta.get(q, {}) for q in query_ids],
+        missing={q: {'gt_ids': gt.gt[q], 'meta': gt.meta.get(q, {})} for q in missing_ids},
+    )
+    rankings = Rankings(
+        ranks, sizes, torch.zeros(len(query_ids), 0, dtype=torch.long), torch.zeros(len(query_ids), 0)
+    )
     for key in protocol.breakdowns:
         metrics.update(breakdown(key, protocol, inputs, rankings, k_list))
     return metrics, 'ranked lists as given (mAP / median rank over the listed entries)'
@@ -154,7 +196,9 @@ def _print(metrics: dict, protocol: Protocol, scoring: str) -> None:
     main.add_column('value', justify='right')
     for key, value in metrics.items():
         if '/' not in key:
-            main.add_row(key, f'{value:.2f}' if isinstance(value, float) and math.isfinite(value) else str(value))
+            main.add_row(
+                key, f'{value:.2f}' if isinstance(value, float) and math.isfinite(value) else str(value)
+            )
     console = Console()
     console.print(main)
     parts = sorted({k.split('/', 1)[1] for k in metrics if '/' in k})
@@ -172,6 +216,7 @@ def _print(metrics: dict, protocol: Protocol, scoring: str) -> None:
 
 def _sources(args: argparse.Namespace, pred: Path) -> dict:
     from csa_bench.results import sha256_file
+
     files = {'pred': pred, 'gt': Path(args.gt)} | ({'groups': Path(args.groups)} if args.groups else {})
     return {role: {'path': str(p.resolve()), 'sha256': sha256_file(p)} for role, p in files.items()}
 
@@ -200,9 +245,17 @@ def run(args: argparse.Namespace) -> int:
     _print(metrics, protocol, scoring)
     if args.out:
         from csa_bench.results import make_result, write_result
+
         finite = {k: v for k, v in metrics.items() if math.isfinite(v)}  # result files hold finite numbers
-        record = make_result(finite, protocol=protocol.id, dataset=args.dataset or protocol.dataset, split=args.split,
-                             method=args.method, protocol_info=protocol.describe(), scoring=scoring)
+        record = make_result(
+            finite,
+            protocol=protocol.id,
+            dataset=args.dataset or protocol.dataset,
+            split=args.split,
+            method=args.method,
+            protocol_info=protocol.describe(),
+            scoring=scoring,
+        )
         record['source_files'] = _sources(args, pred)
         record['metrics_non_finite'] = json_safe({k: v for k, v in metrics.items() if k not in finite})
         write_result(args.out, record)

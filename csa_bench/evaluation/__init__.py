@@ -1,5 +1,6 @@
 """Retrieval evaluation: pure metric functions, protocols, the chunked ranking engine and the
 mmengine adapters (``RetrievalMetric``, ``PairwiseScorerHook``)."""
+
 from . import functional, ranking
 from .evaluate import RetrievalInputs, evaluate
 from .hooks import PairwiseScorerHook
@@ -7,5 +8,15 @@ from .metric import MISSING_QUERIES_KEY, RetrievalMetric
 from .protocols import Protocol, get_protocol
 from .rerank import RerankConfig
 
-__all__ = ['MISSING_QUERIES_KEY', 'PairwiseScorerHook', 'Protocol', 'RerankConfig', 'RetrievalInputs',
-           'RetrievalMetric', 'evaluate', 'functional', 'get_protocol', 'ranking']
+__all__ = [
+    'MISSING_QUERIES_KEY',
+    'PairwiseScorerHook',
+    'Protocol',
+    'RerankConfig',
+    'RetrievalInputs',
+    'RetrievalMetric',
+    'evaluate',
+    'functional',
+    'get_protocol',
+    'ranking',
+]

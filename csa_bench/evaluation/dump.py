@@ -12,6 +12,7 @@ A dump folder holds (each file written atomically; one folder per run, nothing m
   figures: ``query_frames {query_id: [frame paths]}`` and ``gallery_images {gallery_id: path}`` (only
   those the predictions carried).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,9 @@ def json_safe(value: object) -> object:
     return value
 
 
-def rankings_to_official(query_ids: list[str], gallery_ids: list[str], topk_index: Tensor,
-                         topk_score: Tensor) -> dict[str, list[list]]:
+def rankings_to_official(
+    query_ids: list[str], gallery_ids: list[str], topk_index: Tensor, topk_score: Tensor
+) -> dict[str, list[list]]:
     """``{query_id: [[gallery_id, score], ...]}`` from ``(Q, k)`` index / score tensors (``-1`` padded)."""
     out = {}
     for qid, row, scores in zip(query_ids, topk_index.tolist(), topk_score.tolist(), strict=True):
@@ -49,17 +51,32 @@ def rankings_to_official(query_ids: list[str], gallery_ids: list[str], topk_inde
     return out
 
 
-def write_dump(dump_dir: str | Path, *, query_emb: Tensor, gallery_emb: Tensor, query_ids: list[str],
-               gallery_ids: list[str], query_groups: list[str], gallery_groups: list[str],
-               rankings: dict[str, list[list]], gt: dict[str, list[str]], result: dict) -> Path:
+def write_dump(
+    dump_dir: str | Path,
+    *,
+    query_emb: Tensor,
+    gallery_emb: Tensor,
+    query_ids: list[str],
+    gallery_ids: list[str],
+    query_groups: list[str],
+    gallery_groups: list[str],
+    rankings: dict[str, list[list]],
+    gt: dict[str, list[str]],
+    result: dict,
+) -> Path:
     """Write the four dump files into ``dump_dir``; returns the folder."""
     dump_dir = Path(dump_dir)
     dump_dir.mkdir(parents=True, exist_ok=True)
     with atomic_write(dump_dir / EMBEDDINGS, 'wb') as handle:
-        np.savez(handle, query_emb=query_emb.float().numpy(), gallery_emb=gallery_emb.float().numpy(),
-                 query_ids=np.array(query_ids, dtype=str), gallery_ids=np.array(gallery_ids, dtype=str),
-                 query_groups=np.array(query_groups, dtype=str),
-                 gallery_groups=np.array(gallery_groups, dtype=str))
+        np.savez(
+            handle,
+            query_emb=query_emb.float().numpy(),
+            gallery_emb=gallery_emb.float().numpy(),
+            query_ids=np.array(query_ids, dtype=str),
+            gallery_ids=np.array(gallery_ids, dtype=str),
+            query_groups=np.array(query_groups, dtype=str),
+            gallery_groups=np.array(gallery_groups, dtype=str),
+        )
     write_json_atomic(dump_dir / RANKINGS, rankings, indent=None)
     write_json_atomic(dump_dir / GT, gt, indent=None)
     write_json_atomic(dump_dir / RESULT, json_safe(result))

@@ -3,6 +3,7 @@
 Shared by the ``RetrievalMetric`` adapter (embeddings from a Runner) and ``csa-bench score``
 (embeddings or a score matrix from files). No mmengine import.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -49,10 +50,14 @@ class RetrievalInputs:
     def __post_init__(self) -> None:
         n_q, n_g = len(self.query_ids), len(self.gallery_ids)
         if len(self.query_gt) != n_q or len(self.query_groups) != n_q:
-            raise ValueError(f'query fields disagree in length: ids {n_q}, gt {len(self.query_gt)}, '
-                             f'groups {len(self.query_groups)}')
+            raise ValueError(
+                f'query fields disagree in length: ids {n_q}, gt {len(self.query_gt)}, '
+                f'groups {len(self.query_groups)}'
+            )
         if len(self.gallery_groups) != n_g:
-            raise ValueError(f'gallery ids ({n_g}) and gallery groups ({len(self.gallery_groups)}) differ in length')
+            raise ValueError(
+                f'gallery ids ({n_g}) and gallery groups ({len(self.gallery_groups)}) differ in length'
+            )
         if not self.query_meta:
             self.query_meta = [{} for _ in range(n_q)]
         seen = set(self.query_ids)
@@ -82,19 +87,30 @@ def scope_groups(protocol: Protocol, inputs: RetrievalInputs) -> tuple[Tensor | 
     """Group codes for the protocol's gallery scope (``None, None`` for a global gallery)."""
     if protocol.gallery_scope == 'global':
         return None, None
-    for role, ids, groups in (('query', inputs.query_ids, inputs.query_groups),
-                              ('gallery', inputs.gallery_ids, inputs.gallery_groups)):
+    for role, ids, groups in (
+        ('query', inputs.query_ids, inputs.query_groups),
+        ('gallery', inputs.gallery_ids, inputs.gallery_groups),
+    ):
         for sid, group in zip(ids, groups, strict=True):
             if group is None:
-                raise ValueError(f'protocol {protocol.id} ranks within groups ({protocol.gallery_scope}) but '
-                                 f'{role} {sid!r} has no group')
+                raise ValueError(
+                    f'protocol {protocol.id} ranks within groups ({protocol.gallery_scope}) but '
+                    f'{role} {sid!r} has no group'
+                )
     return encode_groups(inputs.query_groups, inputs.gallery_groups)
 
 
-def evaluate(protocol: Protocol, inputs: RetrievalInputs, score_block: ScoreBlock, *,
-             k_list: Sequence[int] | None = None, topk: int = 0, breakdowns: Sequence[str] | None = None,
-             rerank: tuple[RerankConfig, PairScorer] | None = None,
-             max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS) -> tuple[dict[str, float], Rankings]:
+def evaluate(
+    protocol: Protocol,
+    inputs: RetrievalInputs,
+    score_block: ScoreBlock,
+    *,
+    k_list: Sequence[int] | None = None,
+    topk: int = 0,
+    breakdowns: Sequence[str] | None = None,
+    rerank: tuple[RerankConfig, PairScorer] | None = None,
+    max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS,
+) -> tuple[dict[str, float], Rankings]:
     """Rank, optionally re-rank, and summarise.
 
     Args:
@@ -118,20 +134,33 @@ def evaluate(protocol: Protocol, inputs: RetrievalInputs, score_block: ScoreBloc
     if config is not None and config.mode == 'exhaustive':
         score_block = FusedScorer(pair, score_block, config.alpha)
     shortlist = config is not None and config.mode == 'shortlist'
-    rankings = rank_gallery(score_block, positives, len(inputs.gallery_ids), query_groups=q_groups,
-                            gallery_groups=g_groups, topk=max(topk, config.k if shortlist else 0),
-                            max_block_elems=max_block_elems)
+    rankings = rank_gallery(
+        score_block,
+        positives,
+        len(inputs.gallery_ids),
+        query_groups=q_groups,
+        gallery_groups=g_groups,
+        topk=max(topk, config.k if shortlist else 0),
+        max_block_elems=max_block_elems,
+    )
     if shortlist:
         rankings = rerank_shortlist(rankings, positives, pair, config.alpha, config.k)
-    metrics = summarize(rankings.positive_ranks, rankings.scope_size, k_list, n_missing=len(inputs.missing),
-                        denominator=protocol.denominator, scale=protocol.scale)
-    for key in (protocol.breakdowns if breakdowns is None else breakdowns):
+    metrics = summarize(
+        rankings.positive_ranks,
+        rankings.scope_size,
+        k_list,
+        n_missing=len(inputs.missing),
+        denominator=protocol.denominator,
+        scale=protocol.scale,
+    )
+    for key in protocol.breakdowns if breakdowns is None else breakdowns:
         metrics.update(breakdown(key, protocol, inputs, rankings, k_list))
     return metrics, rankings
 
 
-def breakdown(key: str, protocol: Protocol, inputs: RetrievalInputs, rankings: Rankings,
-               k_list: tuple[int, ...]) -> dict[str, float]:
+def breakdown(
+    key: str, protocol: Protocol, inputs: RetrievalInputs, rankings: Rankings, k_list: tuple[int, ...]
+) -> dict[str, float]:
     """``R@K/<key>=<value>`` over the queries whose ``meta[key]`` is ``value`` (missing ones included)."""
     values = [str(m[key]) if key in m else None for m in inputs.query_meta]
     missing_values = [str(m['meta'][key]) if key in m['meta'] else None for m in inputs.missing.values()]
@@ -141,8 +170,14 @@ def breakdown(key: str, protocol: Protocol, inputs: RetrievalInputs, rankings: R
     for value in sorted({v for v in values + missing_values}, key=lambda v: (v is None, v or '')):
         mask = torch.tensor([v == value for v in values], dtype=torch.bool)
         n_missing = sum(v == value for v in missing_values)
-        sub = summarize(rankings.positive_ranks[mask], rankings.scope_size[mask], k_list, n_missing=n_missing,
-                        denominator=protocol.denominator, scale=protocol.scale)
+        sub = summarize(
+            rankings.positive_ranks[mask],
+            rankings.scope_size[mask],
+            k_list,
+            n_missing=n_missing,
+            denominator=protocol.denominator,
+            scale=protocol.scale,
+        )
         name = f'{key}={"unknown" if value is None else value}'
         out.update({f'R@{k}/{name}': sub[f'R@{k}'] for k in k_list})
         out[f'n_queries/{name}'] = sub['n_queries']

@@ -4,6 +4,7 @@ One PNG per query: its frames in the top row, the head of its ranked list below 
 correct gallery entries outlined in green (wrong ones in grey). When the dump has no path for a
 frame or image, or the file cannot be read, a grey placeholder shows the id instead (counted).
 """
+
 from __future__ import annotations
 
 import re
@@ -79,8 +80,14 @@ def select_queries(rankings: dict, gt: dict, n: int, which: str) -> list[str]:
     return ids[:n]
 
 
-def draw_queries(dump: str | Path, n: int, out_dir: str | Path | None = None, topk: int = 5,
-                 max_frames: int = 10, which: str = 'first') -> FigureReport:
+def draw_queries(
+    dump: str | Path,
+    n: int,
+    out_dir: str | Path | None = None,
+    topk: int = 5,
+    max_frames: int = 10,
+    which: str = 'first',
+) -> FigureReport:
     """Draw ``n`` queries of an evaluation dump; returns the written paths and placeholder counts."""
     folder = find_dump(dump)
     rankings, gt, result = (read_json(folder / name) for name in (RANKINGS, GT, RESULT))
@@ -96,13 +103,23 @@ def draw_queries(dump: str | Path, n: int, out_dir: str | Path | None = None, to
             ax.axis('off')
         for c, path in enumerate(q_frames):
             axes[0, c].axis('on')
-            _panel(axes[0, c], _load(path, report), qid if path is None else Path(path).name,
-                   f'frame {c}' if path else 'no frames', None)
+            _panel(
+                axes[0, c],
+                _load(path, report),
+                qid if path is None else Path(path).name,
+                f'frame {c}' if path else 'no frames',
+                None,
+            )
         for c, (gid, score) in enumerate(head):
             axes[1, c].axis('on')
             ok = gid in gt.get(qid, ())
-            _panel(axes[1, c], _load(images.get(gid), report), gid, f'#{c + 1} {score:.3f}' + (' ✓' if ok else ''),
-                   CORRECT if ok else WRONG)
+            _panel(
+                axes[1, c],
+                _load(images.get(gid), report),
+                gid,
+                f'#{c + 1} {score:.3f}' + (' ✓' if ok else ''),
+                CORRECT if ok else WRONG,
+            )
         gt_text = ', '.join(gt.get(qid, []))
         fig.suptitle(f'{result.get("protocol", "?")}\n{qid}\nGT: {gt_text[:100]}', fontsize=7)
         fig.tight_layout()

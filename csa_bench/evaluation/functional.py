@@ -23,6 +23,7 @@ misses with AP 0 and rank ``inf``. Whether they are in the denominator is the pr
 ``denominator`` rule: ``'all-gt'`` (official V2: every GT query) or ``'predicted'`` (V1 and SGMN:
 GT ∩ predicted).
 """
+
 from __future__ import annotations
 
 import math
@@ -107,8 +108,15 @@ def median_rank(first: Tensor, n_missing: int = 0) -> float:
     return float(np.median(values)) if values.size else math.nan
 
 
-def summarize(positive_ranks: Tensor, scope_size: Tensor, k_list: Sequence[int], *, n_missing: int = 0,
-              denominator: str = 'all-gt', scale: float = 100.0) -> dict[str, float]:
+def summarize(
+    positive_ranks: Tensor,
+    scope_size: Tensor,
+    k_list: Sequence[int],
+    *,
+    n_missing: int = 0,
+    denominator: str = 'all-gt',
+    scale: float = 100.0,
+) -> dict[str, float]:
     """All metrics of one query set.
 
     Args:
@@ -141,8 +149,10 @@ def summarize(positive_ranks: Tensor, scope_size: Tensor, k_list: Sequence[int],
     return out
 
 
-def positive_ranks_from_lists(ranked: Mapping[str, Sequence[str]], gt: Mapping[str, Sequence[str]],
-                              ) -> tuple[list[str], Tensor, Tensor, list[str]]:
+def positive_ranks_from_lists(
+    ranked: Mapping[str, Sequence[str]],
+    gt: Mapping[str, Sequence[str]],
+) -> tuple[list[str], Tensor, Tensor, list[str]]:
     """Ranks of the GT ids in already-ranked lists (the official prediction format).
 
     The lists are taken in the order given (the official ``predict_topk`` writes them sorted);
@@ -161,8 +171,9 @@ def positive_ranks_from_lists(ranked: Mapping[str, Sequence[str]], gt: Mapping[s
     """
     extra = [q for q in ranked if q not in gt]
     if extra:
-        raise KeyError(f'prediction for query id {extra[0]!r} which is not in the ground truth '
-                       f'({len(extra)} such ids)')
+        raise KeyError(
+            f'prediction for query id {extra[0]!r} which is not in the ground truth ({len(extra)} such ids)'
+        )
     query_ids, rows, sizes, missing = [], [], [], []
     for qid, gt_ids in gt.items():
         if qid not in ranked:
@@ -175,5 +186,5 @@ def positive_ranks_from_lists(ranked: Mapping[str, Sequence[str]], gt: Mapping[s
     width = max((len(r) for r in rows), default=0)
     ranks = torch.full((len(rows), width), -1, dtype=torch.long)
     for i, row in enumerate(rows):
-        ranks[i, :len(row)] = torch.tensor(row, dtype=torch.long)
+        ranks[i, : len(row)] = torch.tensor(row, dtype=torch.long)
     return query_ids, ranks, torch.tensor(sizes, dtype=torch.long), missing

@@ -1,4 +1,5 @@
 """``PairwiseScorerHook``: hand the model's pairwise scorer to re-ranking metrics before val / test."""
+
 from __future__ import annotations
 
 from mmengine.hooks import Hook
@@ -28,8 +29,10 @@ class PairwiseScorerHook(Hook):
                 continue
             scorer = getattr(model, 'pairwise_scorer', None)
             if scorer is None:
-                raise AttributeError(f'{type(metric).__name__} re-ranks with a pairwise scorer, but model '
-                                     f'{type(model).__name__} has no `pairwise_scorer`')
+                raise AttributeError(
+                    f'{type(metric).__name__} re-ranks with a pairwise scorer, but model '
+                    f'{type(model).__name__} has no `pairwise_scorer`'
+                )
             metric.pairwise_scorer = scorer
 
     def before_val(self, runner: object) -> None:

@@ -12,6 +12,7 @@
   a query's group then comes from the protocol's id rule), or
   ``{"query": {query_id: group}, "gallery": {gallery_id: group}}``.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -41,7 +42,9 @@ def _json_object(path: str | Path, what: str) -> dict:
     except (OSError, ValueError) as exc:
         raise InputError(f'{what} file {path}: {exc}') from exc
     if not isinstance(data, dict):
-        raise InputError(f'{what} file {path}: expected a JSON object {{query_id: ...}}, got {type(data).__name__}')
+        raise InputError(
+            f'{what} file {path}: expected a JSON object {{query_id: ...}}, got {type(data).__name__}'
+        )
     return data
 
 
@@ -57,8 +60,10 @@ def load_gt(path: str | Path) -> GroundTruth:
             value = value['gt']
         ids = [value] if isinstance(value, str) else value
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-            raise InputError(f'GT file {path}: key {qid!r}: expected a gallery id or a non-empty list of ids, '
-                             f'got {value!r}')
+            raise InputError(
+                f'GT file {path}: key {qid!r}: expected a gallery id or a non-empty list of ids, '
+                f'got {value!r}'
+            )
         gt[qid] = ids
     if not gt:
         raise InputError(f'GT file {path}: no queries')
@@ -66,8 +71,13 @@ def load_gt(path: str | Path) -> GroundTruth:
 
 
 def _is_pair(entry: object) -> bool:
-    return (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
-            and isinstance(entry[1], numbers.Real) and not isinstance(entry[1], bool))
+    return (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], numbers.Real)
+        and not isinstance(entry[1], bool)
+    )
 
 
 def load_ranked_lists(path: str | Path) -> dict[str, list[tuple[str, float]]]:
@@ -79,8 +89,9 @@ def load_ranked_lists(path: str | Path) -> dict[str, list[tuple[str, float]]]:
             value = [value]  # the official reader wraps a single [id, score]
         if not isinstance(value, list) or not all(_is_pair(e) for e in value):
             bad = value if not isinstance(value, list) else next(e for e in value if not _is_pair(e))
-            raise InputError(f'prediction file {path}: key {qid!r}: expected [[gallery_id, score], ...], '
-                             f'found {bad!r:.80}')
+            raise InputError(
+                f'prediction file {path}: key {qid!r}: expected [[gallery_id, score], ...], found {bad!r:.80}'
+            )
         out[qid] = [(e[0], float(e[1])) for e in value]
     return out
 
@@ -113,23 +124,33 @@ def load_npz(path: str | Path) -> ScoreArrays:
     if 'scores' in keys:
         arrays.scores = npz['scores']
         if arrays.scores.shape != (n_q, n_g):
-            raise InputError(f'prediction file {path}: key \'scores\' has shape {arrays.scores.shape}, '
-                             f'expected (len(query_ids), len(gallery_ids)) = ({n_q}, {n_g})')
+            raise InputError(
+                f'prediction file {path}: key \'scores\' has shape {arrays.scores.shape}, '
+                f'expected (len(query_ids), len(gallery_ids)) = ({n_q}, {n_g})'
+            )
     elif {'query_emb', 'gallery_emb'} <= keys:
         arrays.query_emb, arrays.gallery_emb = npz['query_emb'], npz['gallery_emb']
         if arrays.query_emb.ndim != 2 or arrays.query_emb.shape[0] != n_q:
-            raise InputError(f"prediction file {path}: key 'query_emb' has shape {arrays.query_emb.shape}, "
-                             f'expected ({n_q}, E)')
+            raise InputError(
+                f"prediction file {path}: key 'query_emb' has shape {arrays.query_emb.shape}, "
+                f'expected ({n_q}, E)'
+            )
         if arrays.gallery_emb.ndim != 2 or arrays.gallery_emb.shape != (n_g, arrays.query_emb.shape[1]):
-            raise InputError(f"prediction file {path}: key 'gallery_emb' has shape {arrays.gallery_emb.shape}, "
-                             f'expected ({n_g}, {arrays.query_emb.shape[1]})')
+            raise InputError(
+                f"prediction file {path}: key 'gallery_emb' has shape {arrays.gallery_emb.shape}, "
+                f'expected ({n_g}, {arrays.query_emb.shape[1]})'
+            )
     else:
-        raise InputError(f"prediction file {path}: needs 'scores' or 'query_emb' + 'gallery_emb' (has {sorted(keys)})")
+        raise InputError(
+            f"prediction file {path}: needs 'scores' or 'query_emb' + 'gallery_emb' (has {sorted(keys)})"
+        )
     for key, n in (('query_groups', n_q), ('gallery_groups', n_g)):
         if key in keys:
             values = [str(x) for x in npz[key]]
             if len(values) != n:
-                raise InputError(f'prediction file {path}: key {key!r} has {len(values)} entries, expected {n}')
+                raise InputError(
+                    f'prediction file {path}: key {key!r} has {len(values)} entries, expected {n}'
+                )
             setattr(arrays, key, values)
     for key, ids in (('query_ids', arrays.query_ids),):
         if len(set(ids)) != len(ids):
@@ -141,14 +162,17 @@ def load_groups(path: str | Path) -> tuple[dict[str, str] | None, dict[str, str]
     """Read a groups JSON: ``(query_id -> group or None, gallery_id -> group)``."""
     data = _json_object(path, 'groups')
     if set(data) == {'query', 'gallery'} and all(isinstance(v, dict) for v in data.values()):
-        return {str(k): str(v) for k, v in data['query'].items()}, {str(k): str(v) for k, v in data['gallery'].items()}
+        return {str(k): str(v) for k, v in data['query'].items()}, {
+            str(k): str(v) for k, v in data['gallery'].items()
+        }
     gallery: dict[str, str] = {}
     for group, ids in data.items():
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise InputError(f'groups file {path}: key {group!r}: expected a list of gallery ids')
         for gid in ids:
             if gallery.get(gid, group) != group:
-                raise InputError(f'groups file {path}: gallery id {gid!r} is listed under {gallery[gid]!r} and '
-                                 f'{group!r}')
+                raise InputError(
+                    f'groups file {path}: gallery id {gid!r} is listed under {gallery[gid]!r} and {group!r}'
+                )
             gallery[gid] = group
     return None, gallery

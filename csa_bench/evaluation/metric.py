@@ -20,6 +20,7 @@ in the denominator under ``'all-gt'`` protocols. The dataset reports them in its
 DDP: ``process`` moves tensors to CPU and stores one entry per sample, so mmengine's
 ``collect_results`` gathers them in dataset order and drops the sampler's padding.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -64,11 +65,20 @@ class RetrievalMetric(BaseMetric):
 
     default_prefix = ''
 
-    def __init__(self, protocol: str, k_list: Sequence[int] | None = None, breakdowns: Sequence[str] | None = None,
-                 dump_dir: str | None = None, dump_topk: int = 50, rerank: dict | None = None,
-                 missing_queries: Mapping[str, object] | None = None,
-                 max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS, device: str | None = None,
-                 collect_device: str = 'cpu', prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        protocol: str,
+        k_list: Sequence[int] | None = None,
+        breakdowns: Sequence[str] | None = None,
+        dump_dir: str | None = None,
+        dump_topk: int = 50,
+        rerank: dict | None = None,
+        missing_queries: Mapping[str, object] | None = None,
+        max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS,
+        device: str | None = None,
+        collect_device: str = 'cpu',
+        prefix: str | None = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.protocol = get_protocol(protocol)
         self.k_list = tuple(k_list) if k_list else self.protocol.k_list
@@ -94,14 +104,21 @@ class RetrievalMetric(BaseMetric):
         for sample in data_samples:
             role = sample.get('role')
             if role not in ('query', 'gallery'):
-                raise ValueError(f"RetrievalMetric got a {role!r} sample ({sample.get('sample_id')!r}); "
-                                 "the test set must yield 'query' and 'gallery' samples")
+                raise ValueError(
+                    f"RetrievalMetric got a {role!r} sample ({sample.get('sample_id')!r}); "
+                    "the test set must yield 'query' and 'gallery' samples"
+                )
             if 'embedding' not in sample:
                 raise KeyError(f"{role} {sample.get('sample_id')!r}: predict output has no 'embedding'")
             meta = dict(sample.get('meta') or {})
-            entry = {'role': role, 'sample_id': str(sample['sample_id']), 'gt_ids': list(sample.get('gt_ids') or []),
-                     'group_id': sample.get('group_id'), 'meta': meta,
-                     'embedding': sample['embedding'].detach().float().cpu()}
+            entry = {
+                'role': role,
+                'sample_id': str(sample['sample_id']),
+                'gt_ids': list(sample.get('gt_ids') or []),
+                'group_id': sample.get('group_id'),
+                'meta': meta,
+                'embedding': sample['embedding'].detach().float().cpu(),
+            }
             for key in _PATH_KEYS:
                 value = sample.get(key, meta.get(key))
                 if value is not None:
@@ -124,10 +141,14 @@ class RetrievalMetric(BaseMetric):
         if not gallery:
             raise ValueError(f'{self.protocol.id}: the evaluation received no gallery predictions')
         inputs = RetrievalInputs(
-            query_ids=[q['sample_id'] for q in queries], query_gt=[q['gt_ids'] for q in queries],
-            gallery_ids=[g['sample_id'] for g in gallery], query_groups=[self._group(q) for q in queries],
-            gallery_groups=[self._group(g) for g in gallery], query_meta=[q['meta'] for q in queries],
-            missing=missing)
+            query_ids=[q['sample_id'] for q in queries],
+            query_gt=[q['gt_ids'] for q in queries],
+            gallery_ids=[g['sample_id'] for g in gallery],
+            query_groups=[self._group(q) for q in queries],
+            gallery_groups=[self._group(g) for g in gallery],
+            query_meta=[q['meta'] for q in queries],
+            missing=missing,
+        )
         device = torch.device(self.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         dim = gallery[0]['embedding'].shape[0]
         q_emb = torch.stack([q['embedding'] for q in queries]) if queries else torch.zeros(0, dim)
@@ -136,20 +157,38 @@ class RetrievalMetric(BaseMetric):
         rerank = None
         if self.rerank is not None:
             if self.pairwise_scorer is None:
-                raise RuntimeError('rerank is enabled but no pairwise scorer is attached: add '
-                                   "dict(type='PairwiseScorerHook') to custom_hooks (the model needs "
-                                   '`pairwise_scorer`)')
-            pair = PairScorer(self.pairwise_scorer, stack_states([q.get('pair_state') or {} for q in queries], 'query'),
-                              stack_states([g.get('pair_state') or {} for g in gallery], 'gallery'),
-                              self.rerank.pair_chunk)
+                raise RuntimeError(
+                    'rerank is enabled but no pairwise scorer is attached: add '
+                    "dict(type='PairwiseScorerHook') to custom_hooks (the model needs "
+                    '`pairwise_scorer`)'
+                )
+            pair = PairScorer(
+                self.pairwise_scorer,
+                stack_states([q.get('pair_state') or {} for q in queries], 'query'),
+                stack_states([g.get('pair_state') or {} for g in gallery], 'gallery'),
+                self.rerank.pair_chunk,
+            )
             rerank = (self.rerank, pair)
         topk = self.dump_topk if self.dump_dir else 0
-        metrics, rankings = evaluate(self.protocol, inputs, scorer, k_list=self.k_list, topk=topk,
-                                     breakdowns=self.breakdowns, rerank=rerank,
-                                     max_block_elems=self.max_block_elems)
-        self.last_result = {'metrics': metrics, 'protocol': self.protocol.id,
-                            'protocol_fields': self.protocol.describe(), 'k_list': list(self.k_list),
-                            'scoring': self.scoring, 'dataset': self.protocol.dataset, 'split': self.protocol.split}
+        metrics, rankings = evaluate(
+            self.protocol,
+            inputs,
+            scorer,
+            k_list=self.k_list,
+            topk=topk,
+            breakdowns=self.breakdowns,
+            rerank=rerank,
+            max_block_elems=self.max_block_elems,
+        )
+        self.last_result = {
+            'metrics': metrics,
+            'protocol': self.protocol.id,
+            'protocol_fields': self.protocol.describe(),
+            'k_list': list(self.k_list),
+            'scoring': self.scoring,
+            'dataset': self.protocol.dataset,
+            'split': self.protocol.split,
+        }
         self._log(metrics)
         if self.dump_dir:
             self._dump(inputs, q_emb, g_emb, queries, gallery, rankings)
@@ -157,24 +196,41 @@ class RetrievalMetric(BaseMetric):
 
     def _log(self, metrics: dict[str, float]) -> None:
         head = ' '.join(f'{k}={metrics[k]:.2f}' for k in [f'R@{k}' for k in self.k_list] + ['mAP'])
-        print_log(f'[{self.protocol.id} | {self.scoring}] {head} median_rank={metrics["median_rank"]} '
-                  f'n_queries={metrics["n_queries"]} n_missing={metrics["n_missing"]} '
-                  f'n_empty_gallery={metrics["n_empty_gallery"]} n_unreachable_gt={metrics["n_unreachable_gt"]}',
-                  logger='current')
+        print_log(
+            f'[{self.protocol.id} | {self.scoring}] {head} median_rank={metrics["median_rank"]} '
+            f'n_queries={metrics["n_queries"]} n_missing={metrics["n_missing"]} '
+            f'n_empty_gallery={metrics["n_empty_gallery"]} n_unreachable_gt={metrics["n_unreachable_gt"]}',
+            logger='current',
+        )
 
-    def _dump(self, inputs: RetrievalInputs, q_emb: torch.Tensor, g_emb: torch.Tensor, queries: list[dict],
-              gallery: list[dict], rankings: object) -> None:
+    def _dump(
+        self,
+        inputs: RetrievalInputs,
+        q_emb: torch.Tensor,
+        g_emb: torch.Tensor,
+        queries: list[dict],
+        gallery: list[dict],
+        rankings: object,
+    ) -> None:
         gt = dict(zip(inputs.query_ids, inputs.query_gt, strict=True))
         gt.update({qid: m['gt_ids'] for qid, m in inputs.missing.items()})
         result = dict(self.last_result)
-        result['query_frames'] = {q['sample_id']: list(q['frame_paths']) for q in queries if 'frame_paths' in q}
+        result['query_frames'] = {
+            q['sample_id']: list(q['frame_paths']) for q in queries if 'frame_paths' in q
+        }
         result['gallery_images'] = {g['sample_id']: g['img_path'] for g in gallery if 'img_path' in g}
         out = write_dump(
-            self.dump_dir, query_emb=q_emb, gallery_emb=g_emb, query_ids=inputs.query_ids,
+            self.dump_dir,
+            query_emb=q_emb,
+            gallery_emb=g_emb,
+            query_ids=inputs.query_ids,
             gallery_ids=inputs.gallery_ids,
             query_groups=['' if g is None else str(g) for g in inputs.query_groups],
             gallery_groups=['' if g is None else str(g) for g in inputs.gallery_groups],
-            rankings=rankings_to_official(inputs.query_ids, inputs.gallery_ids, rankings.topk_index,
-                                          rankings.topk_score),
-            gt=gt, result=result)
+            rankings=rankings_to_official(
+                inputs.query_ids, inputs.gallery_ids, rankings.topk_index, rankings.topk_score
+            ),
+            gt=gt,
+            result=result,
+        )
         print_log(f'[{self.protocol.id}] evaluation dump written to {Path(out).resolve()}', logger='current')

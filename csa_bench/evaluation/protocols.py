@@ -5,6 +5,7 @@ display scale and the leaderboard description fields. Every metric result carrie
 ``get_protocol('lpr4m-csa')`` returns the frozen :class:`Protocol`; ``PROTOCOLS.build(dict(type=id))``
 does the same through the registry (each id is registered as a factory accepting field overrides).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -98,38 +99,99 @@ _LPR_FRAMES = 'T<=10 from query_tenframes.json (LPR4M test: 1 frame per 3 s)'
 _LPR_BREAKDOWNS = ('product_scale', 'visible_duration', 'product_number')
 _MF_FRAMES = '1 fps, T<=10 at floor(i*n/10); frame_source recorded'
 
-_register(Protocol(
-    id='lpr4m-csa', dataset='lpr4m', gallery_scope='per-group', k_list=(1, 3, 5, 10), denominator='all-gt',
-    metric_kind=_HIT, scale=100.0, gallery_text="per-live, main images (gallery_main.txt), ~55/query",
-    frames=_LPR_FRAMES, query_id_group='lpr4m-live-id', breakdowns=_LPR_BREAKDOWNS,
-    source='crossview-semantic-alignment@f0baa6f lpr_eval.py'))
-_register(Protocol(
-    id='lpr4m-csa-v1', dataset='lpr4m', gallery_scope='per-group', k_list=(1, 3, 5, 10),
-    denominator='predicted', metric_kind=_HIT, scale=100.0,
-    gallery_text='per-live, main images (-0.jpg listed from folders, sorted by name)',
-    frames='T=10 at floor(linspace(0,n,10,endpoint=False)) of query/<clip>/', query_id_group='lpr4m-live-id',
-    breakdowns=_LPR_BREAKDOWNS, source='crossview-semantic-alignment@cc791b3 lpr4m_embedding_eval.py'))
-_register(Protocol(
-    id='lpr4m-allimages', dataset='lpr4m', gallery_scope='per-group', k_list=(1, 3, 5, 10),
-    denominator='all-gt', metric_kind=_HIT, scale=100.0,
-    gallery_text='per-live, all images of test_liveid_to_gallery_110.json, ~603/query',
-    frames=_LPR_FRAMES, query_id_group='lpr4m-live-id', breakdowns=_LPR_BREAKDOWNS,
-    source='csa_bench variant (not official)'))
-_register(Protocol(
-    id='movingfashion-csa', dataset='movingfashion', gallery_scope='global', k_list=(1, 3, 5, 10),
-    denominator='all-gt', metric_kind=_HIT, scale=100.0, gallery_text='global, gallery_full.txt, 1,342 entries',
-    frames=_MF_FRAMES, breakdowns=('source',), source='crossview-semantic-alignment@f0baa6f movingfashion_eval.py'))
-_register(Protocol(
-    id='movingfashion-sgmn-inner', dataset='movingfashion', gallery_scope='same-source', k_list=(1, 3, 5, 10),
-    denominator='predicted', metric_kind=_HIT, scale=100.0,
-    gallery_text='same source: test images of the query source (~328 hard / ~1,014 regular)',
-    frames='T<=10 at floor(linspace(0,n,10,endpoint=False)) of 1 fps PNGs (video mode)',
-    breakdowns=('source',), source='SGMN@6690662 eval_mf.py --retrival_scope innersource'))
-_register(Protocol(
-    id='movingfashion-sgmn-all', dataset='movingfashion', gallery_scope='global', k_list=(1, 3, 5, 10),
-    denominator='predicted', metric_kind=_HIT, scale=100.0, gallery_text='global, all test images (allsource)',
-    frames='T<=10 at floor(linspace(0,n,10,endpoint=False)) of 1 fps PNGs (video mode)',
-    breakdowns=('source',), source='SGMN@6690662 eval_mf.py --retrival_scope allsource'))
+_register(
+    Protocol(
+        id='lpr4m-csa',
+        dataset='lpr4m',
+        gallery_scope='per-group',
+        k_list=(1, 3, 5, 10),
+        denominator='all-gt',
+        metric_kind=_HIT,
+        scale=100.0,
+        gallery_text="per-live, main images (gallery_main.txt), ~55/query",
+        frames=_LPR_FRAMES,
+        query_id_group='lpr4m-live-id',
+        breakdowns=_LPR_BREAKDOWNS,
+        source='crossview-semantic-alignment@f0baa6f lpr_eval.py',
+    )
+)
+_register(
+    Protocol(
+        id='lpr4m-csa-v1',
+        dataset='lpr4m',
+        gallery_scope='per-group',
+        k_list=(1, 3, 5, 10),
+        denominator='predicted',
+        metric_kind=_HIT,
+        scale=100.0,
+        gallery_text='per-live, main images (-0.jpg listed from folders, sorted by name)',
+        frames='T=10 at floor(linspace(0,n,10,endpoint=False)) of query/<clip>/',
+        query_id_group='lpr4m-live-id',
+        breakdowns=_LPR_BREAKDOWNS,
+        source='crossview-semantic-alignment@cc791b3 lpr4m_embedding_eval.py',
+    )
+)
+_register(
+    Protocol(
+        id='lpr4m-allimages',
+        dataset='lpr4m',
+        gallery_scope='per-group',
+        k_list=(1, 3, 5, 10),
+        denominator='all-gt',
+        metric_kind=_HIT,
+        scale=100.0,
+        gallery_text='per-live, all images of test_liveid_to_gallery_110.json, ~603/query',
+        frames=_LPR_FRAMES,
+        query_id_group='lpr4m-live-id',
+        breakdowns=_LPR_BREAKDOWNS,
+        source='csa_bench variant (not official)',
+    )
+)
+_register(
+    Protocol(
+        id='movingfashion-csa',
+        dataset='movingfashion',
+        gallery_scope='global',
+        k_list=(1, 3, 5, 10),
+        denominator='all-gt',
+        metric_kind=_HIT,
+        scale=100.0,
+        gallery_text='global, gallery_full.txt, 1,342 entries',
+        frames=_MF_FRAMES,
+        breakdowns=('source',),
+        source='crossview-semantic-alignment@f0baa6f movingfashion_eval.py',
+    )
+)
+_register(
+    Protocol(
+        id='movingfashion-sgmn-inner',
+        dataset='movingfashion',
+        gallery_scope='same-source',
+        k_list=(1, 3, 5, 10),
+        denominator='predicted',
+        metric_kind=_HIT,
+        scale=100.0,
+        gallery_text='same source: test images of the query source (~328 hard / ~1,014 regular)',
+        frames='T<=10 at floor(linspace(0,n,10,endpoint=False)) of 1 fps PNGs (video mode)',
+        breakdowns=('source',),
+        source='SGMN@6690662 eval_mf.py --retrival_scope innersource',
+    )
+)
+_register(
+    Protocol(
+        id='movingfashion-sgmn-all',
+        dataset='movingfashion',
+        gallery_scope='global',
+        k_list=(1, 3, 5, 10),
+        denominator='predicted',
+        metric_kind=_HIT,
+        scale=100.0,
+        gallery_text='global, all test images (allsource)',
+        frames='T<=10 at floor(linspace(0,n,10,endpoint=False)) of 1 fps PNGs (video mode)',
+        breakdowns=('source',),
+        source='SGMN@6690662 eval_mf.py --retrival_scope allsource',
+    )
+)
 
 #: SEAM variants (protocols.md §4); the detector/tracker parts are outside csa_bench: the protocol
 #: fixes the gallery (every test product's shop descriptor), K, the denominator and the display.
@@ -143,10 +205,18 @@ SEAM_VARIANTS = {
     'max-score': 'Max Score (frame with the highest detection confidence)',
 }
 for _variant, _text in SEAM_VARIANTS.items():
-    _register(Protocol(
-        id=f'movingfashion-seam-{_variant}', dataset='movingfashion', gallery_scope='global',
-        k_list=(1, 5, 10, 20), denominator='all-gt',
-        metric_kind=f'top-k acc {{1,5,10,20}} x100 ({_text})', scale=100.0,
-        gallery_text="global, all test products' shop descriptors (~1.3K)",
-        frames='10 frames at sorted uniform-random positions, seeded; noise off unless stated',
-        breakdowns=('source',), source='SEAM-Match-RCNN@4ca15d1 evaluate_movingfashion.py'))
+    _register(
+        Protocol(
+            id=f'movingfashion-seam-{_variant}',
+            dataset='movingfashion',
+            gallery_scope='global',
+            k_list=(1, 5, 10, 20),
+            denominator='all-gt',
+            metric_kind=f'top-k acc {{1,5,10,20}} x100 ({_text})',
+            scale=100.0,
+            gallery_text="global, all test products' shop descriptors (~1.3K)",
+            frames='10 frames at sorted uniform-random positions, seeded; noise off unless stated',
+            breakdowns=('source',),
+            source='SEAM-Match-RCNN@4ca15d1 evaluate_movingfashion.py',
+        )
+    )

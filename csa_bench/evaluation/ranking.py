@@ -18,6 +18,7 @@ Scores come from a ``score_block(q_idx, g_idx) -> (n, m)`` callable, so the same
 embeddings, precomputed score matrices and pairwise scorers. Everything runs on the device of
 the index tensors the scorer returns (CPU or GPU).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
@@ -77,7 +78,11 @@ class EmbeddingScorer:
 
     def __call__(self, q_idx: Tensor, g_idx: Tensor) -> Tensor:
         if self._cached[0] is not g_idx:
-            sub = self.gallery if g_idx.numel() == self.gallery.shape[0] else self.gallery.index_select(0, g_idx)
+            sub = (
+                self.gallery
+                if g_idx.numel() == self.gallery.shape[0]
+                else self.gallery.index_select(0, g_idx)
+            )
             self._cached = (g_idx, sub.T.contiguous())
         return self.query.index_select(0, q_idx) @ self._cached[1]
 
@@ -94,8 +99,9 @@ class MatrixScorer:
         return self.scores[q_idx][:, g_idx]
 
 
-def gallery_scopes(query_groups: Tensor | None, gallery_groups: Tensor | None, n_query: int,
-                   n_gallery: int) -> tuple[Tensor, Tensor, list[tuple[Tensor, int, int]]]:
+def gallery_scopes(
+    query_groups: Tensor | None, gallery_groups: Tensor | None, n_query: int, n_gallery: int
+) -> tuple[Tensor, Tensor, list[tuple[Tensor, int, int]]]:
     """The gallery scopes: ``(g_order, local, scopes)`` (CPU long tensors).
 
     ``g_order (G,)`` sorts the gallery by (group, index); ``local (G,)`` is each entry's position
@@ -127,7 +133,9 @@ def gallery_scopes(query_groups: Tensor | None, gallery_groups: Tensor | None, n
     return g_order, local, scopes
 
 
-def _batches(scopes: list[tuple[Tensor, int, int]], max_elems: int) -> Iterator[list[tuple[Tensor, int, int]]]:
+def _batches(
+    scopes: list[tuple[Tensor, int, int]], max_elems: int
+) -> Iterator[list[tuple[Tensor, int, int]]]:
     """Pack scopes (split by rows when large) into batches whose padded block fits ``max_elems``."""
     batch: list[tuple[Tensor, int, int]] = []
     rows = width = 0
@@ -161,9 +169,9 @@ def _block_positive_ranks(scores: Tensor, local_pos: Tensor) -> Tensor:
         greater = torch.empty(rows.numel(), dtype=torch.int32, device=scores.device)
         equal = torch.empty_like(greater)
         for start in range(0, rows.numel(), step):  # cache-sized slices: both passes hit cache
-            part, value = block[start:start + step], target[start:start + step]
-            greater[start:start + step] = (part > value).sum(1, dtype=torch.int32)
-            equal[start:start + step] = (part == value).sum(1, dtype=torch.int32)
+            part, value = block[start : start + step], target[start : start + step]
+            greater[start : start + step] = (part > value).sum(1, dtype=torch.int32)
+            equal[start : start + step] = (part == value).sum(1, dtype=torch.int32)
         rank = greater.long()
         tied = (equal > 1).nonzero().squeeze(1)
         if tied.numel():  # only rows with an exact tie pay for the index comparison
@@ -196,9 +204,16 @@ def _block_topk(scores: Tensor, k: int, row_size: Tensor) -> tuple[Tensor, Tenso
 
 
 @torch.no_grad()
-def rank_gallery(score_block: ScoreBlock, positives: Tensor, n_gallery: int, *,
-                 query_groups: Tensor | None = None, gallery_groups: Tensor | None = None, topk: int = 0,
-                 max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS) -> Rankings:
+def rank_gallery(
+    score_block: ScoreBlock,
+    positives: Tensor,
+    n_gallery: int,
+    *,
+    query_groups: Tensor | None = None,
+    gallery_groups: Tensor | None = None,
+    topk: int = 0,
+    max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS,
+) -> Rankings:
     """Rank every query against its gallery scope, in bounded-memory blocks.
 
     Small per-group galleries (LPR4M lives) are packed into one ``-inf``-padded block per batch, so
@@ -231,19 +246,21 @@ def rank_gallery(score_block: ScoreBlock, positives: Tensor, n_gallery: int, *,
         row_start = torch.repeat_interleave(torch.tensor([start for _, start, _ in batch]), counts)
         scores = None
         for (q_idx, start, size), row in zip(batch, (torch.cumsum(counts, 0) - counts).tolist(), strict=True):
-            block = score_block(q_idx, g_order[start:start + size])
+            block = score_block(q_idx, g_order[start : start + size])
             if len(batch) == 1:
                 scores = block
                 break
             if scores is None:
-                scores = torch.full((len(q_all), int(row_size.max())), float('-inf'), dtype=block.dtype,
-                                    device=block.device)
-            scores[row:row + q_idx.numel(), :size] = block
+                scores = torch.full(
+                    (len(q_all), int(row_size.max())), float('-inf'), dtype=block.dtype, device=block.device
+                )
+            scores[row : row + q_idx.numel(), :size] = block
         pos = positives[q_all]
         valid = pos >= 0
         local_pos = torch.where(valid, local[pos.clamp(min=0)], -1)
-        in_scope = (local_pos < row_size.unsqueeze(1)) & (g_order[(row_start.unsqueeze(1) + local_pos).clamp(
-            0, max(n_gallery - 1, 0))] == pos)
+        in_scope = (local_pos < row_size.unsqueeze(1)) & (
+            g_order[(row_start.unsqueeze(1) + local_pos).clamp(0, max(n_gallery - 1, 0))] == pos
+        )
         if bool((valid & ~in_scope).any()):
             raise ValueError("a positive index lies outside its query's gallery scope")
         ranks[q_all] = _block_positive_ranks(scores, local_pos.to(scores.device)).cpu()
@@ -253,8 +270,9 @@ def rank_gallery(score_block: ScoreBlock, positives: Tensor, n_gallery: int, *,
             index, values = _block_topk(scores, k, row_size.to(scores.device))
             index, values = index.cpu(), values.float().cpu()
             real = index < row_size.unsqueeze(1)
-            top_index[q_all, :k] = torch.where(real, g_order[(row_start.unsqueeze(1) + index).clamp(
-                max=n_gallery - 1)], -1)
+            top_index[q_all, :k] = torch.where(
+                real, g_order[(row_start.unsqueeze(1) + index).clamp(max=n_gallery - 1)], -1
+            )
             top_score[q_all, :k] = torch.where(real, values, float('nan'))
     return Rankings(ranks, scope, top_index, top_score)
 
@@ -267,8 +285,12 @@ def encode_groups(query_groups: Sequence[object], gallery_groups: Sequence[objec
     return torch.tensor(q, dtype=torch.long), torch.tensor(g, dtype=torch.long)
 
 
-def resolve_positives(query_gt_ids: Sequence[Sequence[str]], gallery_ids: Sequence[str],
-                      query_groups: Tensor | None = None, gallery_groups: Tensor | None = None) -> Tensor:
+def resolve_positives(
+    query_gt_ids: Sequence[Sequence[str]],
+    gallery_ids: Sequence[str],
+    query_groups: Tensor | None = None,
+    gallery_groups: Tensor | None = None,
+) -> Tensor:
     """Global gallery indices of every entry whose id is one of the query's GT ids, inside its scope.
 
     Every copy of a duplicated id is a positive (each takes its own rank slot). Vectorised: ids are
@@ -303,7 +325,9 @@ def resolve_positives(query_gt_ids: Sequence[Sequence[str]], gallery_ids: Sequen
     order = torch.argsort(q_of * max(len(gallery_ids), 1) + g_of)  # by query, then gallery index
     q_of, g_of = q_of[order], g_of[order]
     per_query = torch.bincount(q_of, minlength=n_query)
-    column = torch.arange(q_of.numel()) - torch.repeat_interleave(torch.cumsum(per_query, 0) - per_query, per_query)
+    column = torch.arange(q_of.numel()) - torch.repeat_interleave(
+        torch.cumsum(per_query, 0) - per_query, per_query
+    )
     out = torch.full((n_query, int(per_query.max()) if q_of.numel() else 0), -1, dtype=torch.long)
     out[q_of, column] = g_of
     return out

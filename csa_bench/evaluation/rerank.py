@@ -20,6 +20,7 @@ Two modes, both off by default and labelled in the result's ``scoring`` field:
 
 Ties of the fused score are broken by gallery index, as everywhere else.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -86,8 +87,9 @@ def _device_of(scorer: object) -> torch.device:
 class PairScorer:
     """Chunked access to a model's pairwise scorer over stacked query / gallery states."""
 
-    def __init__(self, scorer: object, query_state: dict[str, Tensor], gallery_state: dict[str, Tensor],
-                 chunk: int) -> None:
+    def __init__(
+        self, scorer: object, query_state: dict[str, Tensor], gallery_state: dict[str, Tensor], chunk: int
+    ) -> None:
         if not callable(getattr(scorer, 'score_pairs', None)):
             raise TypeError(f'{type(scorer).__name__} has no score_pairs(query_state, gallery_state) method')
         if not query_state or not gallery_state:
@@ -104,12 +106,14 @@ class PairScorer:
         """Scores ``(n,)`` of the aligned pairs ``(q_idx[i], g_idx[i])``, on CPU."""
         out = []
         for start in range(0, q_idx.numel(), self.chunk):
-            qs = self._take(self.query_state, q_idx[start:start + self.chunk])
-            gs = self._take(self.gallery_state, g_idx[start:start + self.chunk])
+            qs = self._take(self.query_state, q_idx[start : start + self.chunk])
+            gs = self._take(self.gallery_state, g_idx[start : start + self.chunk])
             scores = self.scorer.score_pairs(qs, gs)
             if scores.shape != (min(self.chunk, q_idx.numel() - start),):
-                raise ValueError(f'score_pairs returned shape {tuple(scores.shape)} for '
-                                 f'{min(self.chunk, q_idx.numel() - start)} pairs')
+                raise ValueError(
+                    f'score_pairs returned shape {tuple(scores.shape)} for '
+                    f'{min(self.chunk, q_idx.numel() - start)} pairs'
+                )
             out.append(scores.float().cpu())
         return torch.cat(out) if out else torch.zeros(0)
 
@@ -117,8 +121,9 @@ class PairScorer:
     def matrix(self, q_idx: Tensor, g_idx: Tensor) -> Tensor:
         """Scores ``(n, m)`` of every pair, via ``score_matrix`` when the scorer has it."""
         if callable(getattr(self.scorer, 'score_matrix', None)):
-            scores = self.scorer.score_matrix(self._take(self.query_state, q_idx),
-                                              self._take(self.gallery_state, g_idx))
+            scores = self.scorer.score_matrix(
+                self._take(self.query_state, q_idx), self._take(self.gallery_state, g_idx)
+            )
             return scores.float().cpu()
         n, m = q_idx.numel(), g_idx.numel()
         return self.pairs(q_idx.repeat_interleave(m), g_idx.repeat(n)).view(n, m)
@@ -137,7 +142,9 @@ class FusedScorer:
         return fused
 
 
-def rerank_shortlist(rankings: Rankings, positives: Tensor, pair: PairScorer, alpha: float, k: int) -> Rankings:
+def rerank_shortlist(
+    rankings: Rankings, positives: Tensor, pair: PairScorer, alpha: float, k: int
+) -> Rankings:
     """Re-order the head ``k`` of each ranked list by the fused score; update the positives' ranks.
 
     Args:

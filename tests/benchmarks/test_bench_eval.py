@@ -4,6 +4,7 @@ Full scale: 20,079 queries, 110 lives, 512-d; per-live gallery 110 x 55 main ima
 66,358 images. Compare ``ours`` with ``bound`` (bare matmul + top-k) and ``naive`` (official-style
 per-query loop, timed on 500 queries: multiply its mean by 20,079 / 500 to extrapolate).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,9 @@ def global_case():
 @pytest.mark.parametrize('case', ['per_live', 'global_case'])
 def test_bench_ours(benchmark, request, case) -> None:
     feat = request.getfixturevalue(case)
-    seconds, metrics = benchmark.pedantic(bench_eval.time_ours, args=(feat, case == 'per_live', 'cpu'),
-                                          rounds=1, iterations=1)
+    seconds, metrics = benchmark.pedantic(
+        bench_eval.time_ours, args=(feat, case == 'per_live', 'cpu'), rounds=1, iterations=1
+    )
     assert metrics['n_queries'] == FULL['n_query']
 
 
@@ -52,9 +54,27 @@ def test_bench_eval_smoke() -> None:
     """``csa-bench bench eval`` end to end on a tiny problem: figures present and consistent."""
     parser = argparse.ArgumentParser()
     bench_eval.add_arguments(parser)
-    args = parser.parse_args(['--queries', '300', '--groups', '5', '--gallery', '900', '--main-per-group', '20',
-                              '--dim', '16', '--naive-queries', '50'])
+    args = parser.parse_args(
+        [
+            '--queries',
+            '300',
+            '--groups',
+            '5',
+            '--gallery',
+            '900',
+            '--main-per-group',
+            '20',
+            '--dim',
+            '16',
+            '--naive-queries',
+            '50',
+        ]
+    )
     figures = bench_eval.run(args)
     for case in ('per-live', 'global'):
-        assert figures[f'{case}/ours_s'] > 0 and figures[f'{case}/bound_s'] > 0 and figures[f'{case}/naive_s'] > 0
+        assert (
+            figures[f'{case}/ours_s'] > 0
+            and figures[f'{case}/bound_s'] > 0
+            and figures[f'{case}/naive_s'] > 0
+        )
         assert 0.0 <= figures[f'{case}/R@1'] <= 100.0

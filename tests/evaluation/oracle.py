@@ -1,4 +1,5 @@
 """A naive per-query oracle in the style of the official ``lpr_eval.py`` (stable sort, ``calculate_acc``)."""
+
 from __future__ import annotations
 
 import math
@@ -6,13 +7,21 @@ import math
 import numpy as np
 
 
-def official_ranked_lists(scores: list[list[float]], query_ids: list[str], gallery_ids: list[str],
-                          query_groups: list | None, gallery_groups: list | None) -> dict[str, list[tuple[str, float]]]:
+def official_ranked_lists(
+    scores: list[list[float]],
+    query_ids: list[str],
+    gallery_ids: list[str],
+    query_groups: list | None,
+    gallery_groups: list | None,
+) -> dict[str, list[tuple[str, float]]]:
     """``{query_id: [(gallery_id, score), ...]}``: each query against its group (or all), stable-sorted."""
     out = {}
     for qi, qid in enumerate(query_ids):
-        cands = [(gallery_ids[j], scores[qi][j]) for j in range(len(gallery_ids))
-                 if query_groups is None or gallery_groups[j] == query_groups[qi]]
+        cands = [
+            (gallery_ids[j], scores[qi][j])
+            for j in range(len(gallery_ids))
+            if query_groups is None or gallery_groups[j] == query_groups[qi]
+        ]
         out[qid] = sorted(cands, key=lambda x: x[1], reverse=True)  # Python's sort is stable
     return out
 

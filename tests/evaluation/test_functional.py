@@ -1,4 +1,5 @@
 """Production ranking + metrics against the naive official-style oracle, and hand-computed cases."""
+
 from __future__ import annotations
 
 import math
@@ -30,32 +31,52 @@ def _random_case(seed: int, grouped: bool):
     missing = {f'm{i}': [rng.choice(pool)] for i in range(rng.randint(0, 3))}
     g = torch.randint(-2, 3, (n_gallery, dim)).float()
     q = torch.randint(-2, 3, (n_query, dim)).float()
-    return dict(query_ids=query_ids, gallery_ids=gallery_ids, query_groups=query_groups if grouped else None,
-                gallery_groups=gallery_groups if grouped else None, gt=gt, missing=missing, q=q, g=g,
-                qg=query_groups, gg=gallery_groups)
+    return dict(
+        query_ids=query_ids,
+        gallery_ids=gallery_ids,
+        query_groups=query_groups if grouped else None,
+        gallery_groups=gallery_groups if grouped else None,
+        gt=gt,
+        missing=missing,
+        q=q,
+        g=g,
+        qg=query_groups,
+        gg=gallery_groups,
+    )
 
 
-@pytest.mark.parametrize('protocol_id', ['lpr4m-csa', 'movingfashion-csa', 'lpr4m-csa-v1', 'movingfashion-sgmn-all'])
+@pytest.mark.parametrize(
+    'protocol_id', ['lpr4m-csa', 'movingfashion-csa', 'lpr4m-csa-v1', 'movingfashion-sgmn-all']
+)
 @pytest.mark.parametrize('seed', range(40))
 def test_matches_official_oracle(seed: int, protocol_id: str) -> None:
     protocol = get_protocol(protocol_id)
     case = _random_case(seed, grouped=protocol.gallery_scope == 'per-group')
     scores = (case['q'] @ case['g'].T).tolist()
-    ranked = official_ranked_lists(scores, case['query_ids'], case['gallery_ids'], case['query_groups'],
-                                   case['gallery_groups'])
+    ranked = official_ranked_lists(
+        scores, case['query_ids'], case['gallery_ids'], case['query_groups'], case['gallery_groups']
+    )
     full_gt = dict(case['gt'], **case['missing'])
     expected = official_metrics(ranked, full_gt, protocol.k_list, protocol.denominator)
-    inputs = RetrievalInputs(case['query_ids'], [case['gt'][q] for q in case['query_ids']], case['gallery_ids'],
-                             case['qg'], case['gg'], missing={k: {'gt_ids': v, 'meta': {}}
-                                                               for k, v in case['missing'].items()})
+    inputs = RetrievalInputs(
+        case['query_ids'],
+        [case['gt'][q] for q in case['query_ids']],
+        case['gallery_ids'],
+        case['qg'],
+        case['gg'],
+        missing={k: {'gt_ids': v, 'meta': {}} for k, v in case['missing'].items()},
+    )
     block = random.Random(seed).choice([1, 7, 50, 1 << 20])  # chunk boundaries, incl. one row per block
-    metrics, rankings = evaluate(protocol, inputs, EmbeddingScorer(case['q'], case['g']), topk=5,
-                                 max_block_elems=block, breakdowns=[])
+    metrics, rankings = evaluate(
+        protocol, inputs, EmbeddingScorer(case['q'], case['g']), topk=5, max_block_elems=block, breakdowns=[]
+    )
     for key, value in expected.items():
         assert metrics[key] == pytest.approx(value, abs=1e-9), (key, metrics, expected)
     assert metrics['n_missing'] == len(case['missing'])
     # The dumped head equals the head of the official stable-sorted list, ids and order.
-    head = rankings_to_official(case['query_ids'], case['gallery_ids'], rankings.topk_index, rankings.topk_score)
+    head = rankings_to_official(
+        case['query_ids'], case['gallery_ids'], rankings.topk_index, rankings.topk_score
+    )
     for qid in case['query_ids']:
         assert [c[0] for c in head[qid]] == [c[0] for c in ranked[qid][:5]]
         assert [c[1] for c in head[qid]] == pytest.approx([c[1] for c in ranked[qid][:5]])
@@ -72,7 +93,9 @@ def test_float_scores_and_ranks_from_lists_agree(seed: int) -> None:
     positives = resolve_positives([gt[q] for q in query_ids], gallery_ids)
     rk = rank_gallery(MatrixScorer(scores), positives, 30, topk=30, max_block_elems=40)
     ranked = official_ranked_lists(scores.tolist(), query_ids, gallery_ids, None, None)
-    ids, ranks, sizes, missing = F.positive_ranks_from_lists({q: [c[0] for c in v] for q, v in ranked.items()}, gt)
+    ids, ranks, sizes, missing = F.positive_ranks_from_lists(
+        {q: [c[0] for c in v] for q, v in ranked.items()}, gt
+    )
     assert ids == query_ids and not missing
     got = F.summarize(rk.positive_ranks, rk.scope_size, (1, 3, 5, 10))
     want = F.summarize(ranks, sizes, (1, 3, 5, 10))
@@ -120,8 +143,11 @@ def test_errors_name_the_id() -> None:
     with pytest.raises(KeyError, match='q9'):
         RetrievalInputs(['q9'], [[]], ['a'], [None], [None])
     with pytest.raises(ValueError, match='has no group'):
-        evaluate(get_protocol('lpr4m-csa'), RetrievalInputs(['q0'], [['a']], ['a'], [None], ['L']),
-                 MatrixScorer(torch.ones(1, 1)))
+        evaluate(
+            get_protocol('lpr4m-csa'),
+            RetrievalInputs(['q0'], [['a']], ['a'], [None], ['L']),
+            MatrixScorer(torch.ones(1, 1)),
+        )
     with pytest.raises(ValueError, match='predicted twice'):
         RetrievalInputs(['q0', 'q0'], [['a'], ['a']], ['a'], [None, None], [None])
 

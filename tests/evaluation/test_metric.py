@@ -1,4 +1,5 @@
 """RetrievalMetric: predict outputs in, protocol metrics out; dumps; DDP collection (gloo, 2 processes)."""
+
 from __future__ import annotations
 
 import json
@@ -25,24 +26,46 @@ def make_predictions(seed: int = 0, n_query: int = 9, n_gallery: int = 11, dim: 
     out = []
     for i in range(n_query):
         live = LIVES[i % 2]
-        out.append(dict(role='query', sample_id=f'{live}-1690443120000-{1690443195000 + i}', item_id='',
-                        gt_ids=[f'img{(i * 3) % n_gallery}', f'img{(i + 1) % n_gallery}'][: 1 + i % 2],
-                        group_id=live, meta={'product_scale': ['small', 'large'][i % 2],
-                                             'frame_paths': [f'/f/{i}_{t}.jpg' for t in range(3)]},
-                        embedding=emb[i]))
+        out.append(
+            dict(
+                role='query',
+                sample_id=f'{live}-1690443120000-{1690443195000 + i}',
+                item_id='',
+                gt_ids=[f'img{(i * 3) % n_gallery}', f'img{(i + 1) % n_gallery}'][: 1 + i % 2],
+                group_id=live,
+                meta={
+                    'product_scale': ['small', 'large'][i % 2],
+                    'frame_paths': [f'/f/{i}_{t}.jpg' for t in range(3)],
+                },
+                embedding=emb[i],
+            )
+        )
     for j in range(n_gallery):
-        out.append(dict(role='gallery', sample_id=f'img{j}', item_id=f'img{j}', gt_ids=[], group_id=LIVES[j % 2],
-                        meta={'img_path': f'/g/img{j}.jpg'}, embedding=emb[n_query + j]))
+        out.append(
+            dict(
+                role='gallery',
+                sample_id=f'img{j}',
+                item_id=f'img{j}',
+                gt_ids=[],
+                group_id=LIVES[j % 2],
+                meta={'img_path': f'/g/img{j}.jpg'},
+                embedding=emb[n_query + j],
+            )
+        )
     return out
 
 
 def oracle_for(preds: list[dict], missing: dict, protocol_k=(1, 3, 5, 10)) -> dict:
     queries = [p for p in preds if p['role'] == 'query']
     gallery = [p for p in preds if p['role'] == 'gallery']
-    scores = (torch.stack([q['embedding'] for q in queries]) @ torch.stack([g['embedding'] for g in gallery]).T)
-    ranked = official_ranked_lists(scores.tolist(), [q['sample_id'] for q in queries],
-                                   [g['sample_id'] for g in gallery], [q['group_id'] for q in queries],
-                                   [g['group_id'] for g in gallery])
+    scores = torch.stack([q['embedding'] for q in queries]) @ torch.stack([g['embedding'] for g in gallery]).T
+    ranked = official_ranked_lists(
+        scores.tolist(),
+        [q['sample_id'] for q in queries],
+        [g['sample_id'] for g in gallery],
+        [q['group_id'] for q in queries],
+        [g['group_id'] for g in gallery],
+    )
     gt = {q['sample_id']: q['gt_ids'] for q in queries}
     gt.update(missing)
     return official_metrics(ranked, gt, protocol_k)
@@ -51,11 +74,12 @@ def oracle_for(preds: list[dict], missing: dict, protocol_k=(1, 3, 5, 10)) -> di
 def test_metric_matches_oracle_and_dumps(tmp_path) -> None:
     preds = make_predictions()
     missing = {f'{LIVES[0]}-1690443120000-1690443999999': ['img0']}
-    metric = METRICS.build(dict(type='RetrievalMetric', protocol='lpr4m-csa', dump_dir=str(tmp_path / 'dump'),
-                                dump_topk=4))
+    metric = METRICS.build(
+        dict(type='RetrievalMetric', protocol='lpr4m-csa', dump_dir=str(tmp_path / 'dump'), dump_topk=4)
+    )
     metric.dataset_meta = {'missing_queries': missing}
     for start in range(0, len(preds), 4):
-        metric.process({}, preds[start:start + 4])
+        metric.process({}, preds[start : start + 4])
     metrics = metric.evaluate(len(preds))
     expected = oracle_for(preds, missing)
     for key, value in expected.items():
@@ -89,17 +113,19 @@ def _free_port() -> int:
 
 def _ddp_worker(rank: int, world: int, port: int, out_file: str) -> None:
     import torch.distributed as dist
+
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
     try:
         from csa_bench.evaluation import RetrievalMetric
+
         preds = make_predictions(n_gallery=12)  # 21 samples: the sampler pads rank 1
         # DefaultSampler(shuffle=False) order: rank r gets r, r+world, ... padded to equal length.
         total = -(-len(preds) // world) * world
         indices = (list(range(len(preds))) + list(range(total - len(preds))))[rank:total:world]
         metric = RetrievalMetric(protocol='lpr4m-csa')
         for i in range(0, len(indices), 3):
-            metric.process({}, [preds[j] for j in indices[i:i + 3]])
+            metric.process({}, [preds[j] for j in indices[i : i + 3]])
         metrics = metric.evaluate(len(preds))
         if rank == 0:
             with open(out_file, 'w') as handle:

@@ -1,4 +1,5 @@
 """The registered protocols fix scope, K list, denominator and the leaderboard fields."""
+
 from __future__ import annotations
 
 import pytest

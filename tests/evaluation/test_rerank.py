@@ -1,4 +1,5 @@
 """Pairwise re-ranking (shortlist and exhaustive) against a naive oracle, and the scorer hook."""
+
 from __future__ import annotations
 
 import random
@@ -37,13 +38,29 @@ def _case(seed: int):
     groups = [f'live{rng.randrange(2)}' for _ in range(n_g)]
     preds = []
     for i in range(n_q):
-        preds.append(dict(role='query', sample_id=f'q{i}', gt_ids=[f'g{rng.randrange(n_g)}'], group_id=f'live{i % 2}',
-                          meta={}, embedding=torch.randint(-2, 3, (4,), generator=gen).float(),
-                          pair_state={'v': torch.randint(-2, 3, (3,), generator=gen).float()}))
+        preds.append(
+            dict(
+                role='query',
+                sample_id=f'q{i}',
+                gt_ids=[f'g{rng.randrange(n_g)}'],
+                group_id=f'live{i % 2}',
+                meta={},
+                embedding=torch.randint(-2, 3, (4,), generator=gen).float(),
+                pair_state={'v': torch.randint(-2, 3, (3,), generator=gen).float()},
+            )
+        )
     for j in range(n_g):
-        preds.append(dict(role='gallery', sample_id=f'g{j}', gt_ids=[], group_id=groups[j], meta={},
-                          embedding=torch.randint(-2, 3, (4,), generator=gen).float(),
-                          pair_state={'v': torch.randint(-2, 3, (3,), generator=gen).float()}))
+        preds.append(
+            dict(
+                role='gallery',
+                sample_id=f'g{j}',
+                gt_ids=[],
+                group_id=groups[j],
+                meta={},
+                embedding=torch.randint(-2, 3, (4,), generator=gen).float(),
+                pair_state={'v': torch.randint(-2, 3, (3,), generator=gen).float()},
+            )
+        )
     return preds
 
 
@@ -66,14 +83,24 @@ def _oracle(preds, mode: str, k: int, alpha: float) -> dict:
 
 
 @pytest.mark.parametrize('seed', range(12))
-@pytest.mark.parametrize('mode, k, alpha, scorer', [
-    ('shortlist', 3, 0.5, ToyScorer), ('shortlist', 50, 1.0, ToyScorer), ('shortlist', 2, 0.0, ToyScorer),
-    ('exhaustive', 0, 1.0, ToyScorer), ('exhaustive', 0, 0.5, ToyMatrixScorer), ('exhaustive', 0, 1.0, ToyMatrixScorer),
-])
+@pytest.mark.parametrize(
+    'mode, k, alpha, scorer',
+    [
+        ('shortlist', 3, 0.5, ToyScorer),
+        ('shortlist', 50, 1.0, ToyScorer),
+        ('shortlist', 2, 0.0, ToyScorer),
+        ('exhaustive', 0, 1.0, ToyScorer),
+        ('exhaustive', 0, 0.5, ToyMatrixScorer),
+        ('exhaustive', 0, 1.0, ToyMatrixScorer),
+    ],
+)
 def test_rerank_matches_oracle(seed, mode, k, alpha, scorer) -> None:
     preds = _case(seed)
-    metric = RetrievalMetric(protocol='lpr4m-csa', rerank=dict(mode=mode, k=max(k, 1), alpha=alpha, pair_chunk=5),
-                             max_block_elems=7)
+    metric = RetrievalMetric(
+        protocol='lpr4m-csa',
+        rerank=dict(mode=mode, k=max(k, 1), alpha=alpha, pair_chunk=5),
+        max_block_elems=7,
+    )
     metric.pairwise_scorer = scorer()
     metric.process({}, preds)
     got = metric.evaluate(len(preds))
@@ -85,8 +112,10 @@ def test_rerank_matches_oracle(seed, mode, k, alpha, scorer) -> None:
 def test_labels_and_errors() -> None:
     metric = RetrievalMetric(protocol='lpr4m-csa', rerank=dict(k=50, alpha=0.5))
     assert metric.scoring == 'embedding + rerank@50 (α=0.5)'
-    assert RetrievalMetric(protocol='lpr4m-csa', rerank=dict(mode='exhaustive', alpha=1.0)).scoring == \
-        'pairwise exhaustive'
+    assert (
+        RetrievalMetric(protocol='lpr4m-csa', rerank=dict(mode='exhaustive', alpha=1.0)).scoring
+        == 'pairwise exhaustive'
+    )
     assert RetrievalMetric(protocol='lpr4m-csa').scoring == 'embedding cosine'
     preds = _case(0)
     metric.process({}, preds)
@@ -100,9 +129,11 @@ def test_hook_attaches_scorer() -> None:
     with_rerank = RetrievalMetric(protocol='lpr4m-csa', rerank=dict(k=5))
     plain = RetrievalMetric(protocol='lpr4m-csa')
     scorer = ToyScorer()
-    runner = SimpleNamespace(model=SimpleNamespace(pairwise_scorer=scorer),
-                             test_evaluator=SimpleNamespace(metrics=[with_rerank, plain]),
-                             val_evaluator=SimpleNamespace(metrics=[with_rerank]))
+    runner = SimpleNamespace(
+        model=SimpleNamespace(pairwise_scorer=scorer),
+        test_evaluator=SimpleNamespace(metrics=[with_rerank, plain]),
+        val_evaluator=SimpleNamespace(metrics=[with_rerank]),
+    )
     PairwiseScorerHook().before_test(runner)
     assert with_rerank.pairwise_scorer is scorer and plain.pairwise_scorer is None
     runner.model = SimpleNamespace()
@@ -113,4 +144,5 @@ def test_hook_attaches_scorer() -> None:
 def test_hook_is_found_by_registry_name() -> None:
     """Configs name it in ``custom_hooks``: the HOOKS registry must find it without other imports."""
     from csa_bench.registry import HOOKS
+
     assert type(HOOKS.build(dict(type='PairwiseScorerHook'))) is PairwiseScorerHook

@@ -1,4 +1,5 @@
 """``csa-bench score``: official JSON round trip, npz (dump / score matrix), groups, errors, result JSON."""
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,9 @@ def _table_metrics(capsys) -> str:
 def test_json_round_trip_equals_metric(dumped, tmp_path) -> None:
     dump, expected = dumped
     out = tmp_path / 'result.json'
-    assert score.run(_args(pred=dump / 'rankings.json', gt=dump / 'gt.json', protocol='lpr4m-csa', out=out)) == 0
+    assert (
+        score.run(_args(pred=dump / 'rankings.json', gt=dump / 'gt.json', protocol='lpr4m-csa', out=out)) == 0
+    )
     record = json.loads(out.read_text())
     assert record['protocol'] == 'lpr4m-csa' and record['source_files']['gt']['sha256']
     for key in ('R@1', 'R@3', 'R@5', 'R@10', 'mAP', 'n_missing', 'n_queries'):
@@ -66,14 +69,23 @@ def test_score_matrix_with_official_groups_file(dumped, tmp_path) -> None:
     dump, expected = dumped
     npz = np.load(dump / 'embeddings.npz')
     scores = npz['query_emb'] @ npz['gallery_emb'].T
-    np.savez(tmp_path / 'scores.npz', scores=scores, query_ids=npz['query_ids'], gallery_ids=npz['gallery_ids'])
+    np.savez(
+        tmp_path / 'scores.npz', scores=scores, query_ids=npz['query_ids'], gallery_ids=npz['gallery_ids']
+    )
     groups = {}
     for gid, group in zip(npz['gallery_ids'], npz['gallery_groups'], strict=True):
         groups.setdefault(str(group), []).append(str(gid))
     (tmp_path / 'groups.json').write_text(json.dumps(groups))
     out = tmp_path / 'r.json'
-    score.run(_args(pred=tmp_path / 'scores.npz', gt=dump / 'gt.json', protocol='lpr4m-csa',
-                    groups=tmp_path / 'groups.json', out=out))
+    score.run(
+        _args(
+            pred=tmp_path / 'scores.npz',
+            gt=dump / 'gt.json',
+            protocol='lpr4m-csa',
+            groups=tmp_path / 'groups.json',
+            out=out,
+        )
+    )
     got = json.loads(out.read_text())['metrics']
     for key in ('R@1', 'R@3', 'mAP', 'n_unreachable_gt'):
         assert got[key] == pytest.approx(expected[key])
@@ -85,19 +97,28 @@ def test_single_pair_and_string_gt_accepted(tmp_path, capsys) -> None:
     (tmp_path / 'p.json').write_text(json.dumps({'v1': ['a', 0.9], 'v2': [['b', 0.5], ['a', 0.4]]}))
     (tmp_path / 'g.json').write_text(json.dumps({'v1': 'a', 'v2': {'gt': 'a', 'source': 0}, 'v3': ['c']}))
     out = tmp_path / 'r.json'
-    score.run(_args(pred=tmp_path / 'p.json', gt=tmp_path / 'g.json', protocol='movingfashion-csa', out=out, k=[1, 2]))
+    score.run(
+        _args(
+            pred=tmp_path / 'p.json', gt=tmp_path / 'g.json', protocol='movingfashion-csa', out=out, k=[1, 2]
+        )
+    )
     record = json.loads(out.read_text())
-    assert record['metrics']['R@1'] == pytest.approx(100 / 3) and record['metrics']['R@2'] == pytest.approx(200 / 3)
+    assert record['metrics']['R@1'] == pytest.approx(100 / 3) and record['metrics']['R@2'] == pytest.approx(
+        200 / 3
+    )
     assert record['metrics']['n_missing'] == 1 and record['metrics']['R@1/source=0'] == 0.0
     assert 'movingfashion-csa' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize('pred, gt, match', [
-    ({'v9': [['a', 1.0]]}, {'v1': ['a']}, "query id 'v9'"),
-    ({'v1': [['a', 'x']]}, {'v1': ['a']}, "key 'v1'"),
-    ({'v1': [['a', 1.0]]}, {'v1': []}, "key 'v1'"),
-    ([1, 2], {'v1': ['a']}, 'p.json'),
-])
+@pytest.mark.parametrize(
+    'pred, gt, match',
+    [
+        ({'v9': [['a', 1.0]]}, {'v1': ['a']}, "query id 'v9'"),
+        ({'v1': [['a', 'x']]}, {'v1': ['a']}, "key 'v1'"),
+        ({'v1': [['a', 1.0]]}, {'v1': []}, "key 'v1'"),
+        ([1, 2], {'v1': ['a']}, 'p.json'),
+    ],
+)
 def test_bad_json_inputs_name_file_and_key(tmp_path, pred, gt, match) -> None:
     (tmp_path / 'p.json').write_text(json.dumps(pred))
     (tmp_path / 'g.json').write_text(json.dumps(gt))
@@ -107,7 +128,9 @@ def test_bad_json_inputs_name_file_and_key(tmp_path, pred, gt, match) -> None:
 
 def test_bad_npz_and_files(tmp_path) -> None:
     (tmp_path / 'g.json').write_text(json.dumps({'q': ['a']}))
-    np.savez(tmp_path / 's.npz', scores=np.zeros((2, 3)), query_ids=np.array(['q']), gallery_ids=np.array(['a']))
+    np.savez(
+        tmp_path / 's.npz', scores=np.zeros((2, 3)), query_ids=np.array(['q']), gallery_ids=np.array(['a'])
+    )
     with pytest.raises(CliError, match=r"s\.npz.*'scores' has shape"):
         score.run(_args(pred=tmp_path / 's.npz', gt=tmp_path / 'g.json', protocol='movingfashion-csa'))
     (tmp_path / 'broken.json').write_text('{"q": [')
@@ -121,9 +144,34 @@ def test_bad_npz_and_files(tmp_path) -> None:
 
 def test_main_dispatches_score(tmp_path) -> None:
     from csa_bench.cli import main
+
     (tmp_path / 'p.json').write_text(json.dumps({'v1': [['a', 0.9]]}))
     (tmp_path / 'g.json').write_text(json.dumps({'v1': ['a']}))
-    assert main(['score', '--pred', str(tmp_path / 'p.json'), '--gt', str(tmp_path / 'g.json'),
-                 '--protocol', 'movingfashion-csa']) == 0
-    assert main(['score', '--pred', str(tmp_path / 'x.json'), '--gt', str(tmp_path / 'g.json'),
-                 '--protocol', 'movingfashion-csa']) == 2
+    assert (
+        main(
+            [
+                'score',
+                '--pred',
+                str(tmp_path / 'p.json'),
+                '--gt',
+                str(tmp_path / 'g.json'),
+                '--protocol',
+                'movingfashion-csa',
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                'score',
+                '--pred',
+                str(tmp_path / 'x.json'),
+                '--gt',
+                str(tmp_path / 'g.json'),
+                '--protocol',
+                'movingfashion-csa',
+            ]
+        )
+        == 2
+    )

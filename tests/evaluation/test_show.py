@@ -1,4 +1,5 @@
 """``csa-bench show``: one PNG per query from a dump, with real images and placeholders."""
+
 from __future__ import annotations
 
 import argparse
