@@ -77,14 +77,15 @@ class EmbeddingScorer:
         self._cached: tuple[Tensor | None, Tensor] = (None, self.gallery)
 
     def __call__(self, q_idx: Tensor, g_idx: Tensor) -> Tensor:
+        device = self.query.device  # indices live on the CPU; index_select wants them beside the data
         if self._cached[0] is not g_idx:
             sub = (
                 self.gallery
                 if g_idx.numel() == self.gallery.shape[0]
-                else self.gallery.index_select(0, g_idx)
+                else self.gallery.index_select(0, g_idx.to(device))
             )
             self._cached = (g_idx, sub.T.contiguous())
-        return self.query.index_select(0, q_idx) @ self._cached[1]
+        return self.query.index_select(0, q_idx.to(device)) @ self._cached[1]
 
 
 class MatrixScorer:
@@ -96,7 +97,8 @@ class MatrixScorer:
             raise ValueError('non-finite values in the score matrix')
 
     def __call__(self, q_idx: Tensor, g_idx: Tensor) -> Tensor:
-        return self.scores[q_idx][:, g_idx]
+        device = self.scores.device
+        return self.scores.index_select(0, q_idx.to(device)).index_select(1, g_idx.to(device))
 
 
 def gallery_scopes(
