@@ -49,3 +49,17 @@ def test_training_is_refused(model) -> None:
     with pytest.raises(RuntimeError, match='nothing to train'):
         model(**batch, mode='loss')
     assert len(model.losses) == 0
+
+
+def test_zero_shot_config_evaluates_without_checkpoint(tmp_path, monkeypatch) -> None:
+    """`csa-bench test CONFIG` with no checkpoint runs end to end on the tiny synthetic benchmark."""
+    from csa_bench.cli import main
+    from csa_bench.engine import api
+
+    assert main(['data', 'synth', '--format', 'lpr4m', '--size', 'tiny',
+                 '--out', str(tmp_path / 'synthetic-lpr4m')]) == 0
+    monkeypatch.setenv('CSA_DATA_ROOT', str(tmp_path))
+    outcome = api.test(CONFIG_DIR / 'clip-zeroshot_clipvit-tiny_4f_zeroshot_synthetic-lpr4m.py',
+                       work_dir=str(tmp_path / 'wd'))
+    recall = {k: v for k, v in outcome.metrics.items() if k.split('/')[-1].startswith('R@')}
+    assert recall and all(0.0 <= v <= 100.0 for v in recall.values()), outcome.metrics
