@@ -1,7 +1,7 @@
 """Retrieval evaluation: pure metric functions, protocols, the chunked ranking engine and the
 mmengine adapters (``RetrievalMetric``, ``PairwiseScorerHook``)."""
 
-from . import functional, ranking
+from . import functional, positives, ranking
 from .evaluate import RetrievalInputs, evaluate
 from .hooks import PairwiseScorerHook
 from .metric import MISSING_QUERIES_KEY, RetrievalMetric
@@ -17,6 +17,7 @@ __all__ = [
     'RetrievalMetric',
     'evaluate',
     'functional',
+    'positives',
     'get_protocol',
     'ranking',
 ]

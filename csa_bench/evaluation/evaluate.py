@@ -13,15 +13,9 @@ import torch
 from torch import Tensor
 
 from .functional import summarize
+from .positives import encode_groups, resolve_positives
 from .protocols import Protocol
-from .ranking import (
-    DEFAULT_MAX_BLOCK_ELEMS,
-    Rankings,
-    ScoreBlock,
-    encode_groups,
-    rank_gallery,
-    resolve_positives,
-)
+from .ranking import DEFAULT_MAX_BLOCK_ELEMS, Rankings, ScoreBlock, rank_gallery
 from .rerank import FusedScorer, PairScorer, RerankConfig, rerank_shortlist
 
 

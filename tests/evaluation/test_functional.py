@@ -11,8 +11,9 @@ import torch
 from csa_bench.evaluation import functional as F
 from csa_bench.evaluation.dump import rankings_to_official
 from csa_bench.evaluation.evaluate import RetrievalInputs, evaluate
+from csa_bench.evaluation.positives import resolve_positives
 from csa_bench.evaluation.protocols import get_protocol
-from csa_bench.evaluation.ranking import EmbeddingScorer, MatrixScorer, rank_gallery, resolve_positives
+from csa_bench.evaluation.ranking import EmbeddingScorer, MatrixScorer, rank_gallery
 
 from .oracle import official_metrics, official_ranked_lists
 
