@@ -8,7 +8,7 @@ leaderboard reads them. Schema 1 (every key is always present; ``null`` where un
     zero_shot: bool               protocol: str          protocol_info: {str: scalar | list}
     tta: str                      scoring: str           dataset: str           split: str
     annotations: {sha256: str | null, files: int}        train_data: str
-    metrics: {name: float}        seed: int | null       checkpoint: str | null
+    metrics: {name: float | null} seed: int | null       checkpoint: str | null
     checkpoint_sha256: str | null num_params: int | null
     git: {commit: str | null, dirty: bool | null}        csa_bench_version: str
     date: str (UTC ISO 8601)      hardware: {cpu: str, cpu_count: int, gpu: str | null, gpu_count: int}
@@ -50,6 +50,7 @@ COMPONENTS = ('ICL', 'PMD', 'PFR')
 #: Dataset folder names (the data-root convention) recognised in a ``data_root`` path.
 KNOWN_DATASETS = ('lpr4m', 'movingfashion', 'synthetic-lpr4m', 'synthetic-movingfashion')
 _VOLATILE_KEYS = ('work_dir', 'launcher', 'load_from', 'resume', 'filename')
+_K_METRIC = re.compile(r'^(R@|top)\d+$')
 _MAIN_METRIC = re.compile(r'^(R@\d+|mAP|mdR|median_rank|top\d+)$')
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,8 +159,9 @@ def hardware_info() -> dict:
     return {'cpu': cpu, 'cpu_count': os.cpu_count() or 0, 'gpu': gpu, 'gpu_count': gpu_count}
 
 
-def normalize_metrics(metrics: Mapping[str, Any], source: str = '<metrics>') -> dict[str, float]:
-    """Numeric scalars of ``metrics``, with a single ``prefix/`` dropped from main metric names.
+def normalize_metrics(metrics: Mapping[str, Any], source: str = '<metrics>') -> dict[str, float | None]:
+    """Numeric scalars of ``metrics``, with a single ``prefix/`` dropped from main metric names;
+    non-finite values (inf median rank when nothing is retrieved) become None (JSON null).
 
     Raises:
         ResultError: two keys collapse to one name with different values, or nothing numeric is left.
@@ -172,11 +174,13 @@ def normalize_metrics(metrics: Mapping[str, Any], source: str = '<metrics>') -> 
             continue   # lists / arrays (dumped rankings, breakdown tables) are not leaderboard numbers
         prefix, _, name = key.rpartition('/')
         canonical = name if prefix and '/' not in prefix and _MAIN_METRIC.match(name) else key
-        if canonical in out and out[canonical] != float(value):
+        value = float(value) if math.isfinite(value) else None   # JSON has no inf/nan (median rank
+        # of a run with no hit is inf): stored as null
+        if canonical in out and out[canonical] != value:
             raise ResultError(source, f'metrics.{canonical}',
                               f'given twice with different values ({out[canonical]} and {value}, '
                               f'key {key!r})')
-        out[canonical] = float(value)
+        out[canonical] = value
     if not out:
         raise ResultError(source, 'metrics', 'no numeric metric values')
     return dict(sorted(out.items()))
@@ -393,6 +397,8 @@ def validate_result(record: Any, source: str | os.PathLike) -> dict:
         if not record[field].strip():
             raise ResultError(source, field, 'empty')
     for name, value in record['metrics'].items():
+        if value is None and not _K_METRIC.match(name):
+            continue   # a non-finite diagnostic (see normalize_metrics); R@K must always be a number
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ResultError(source, f'metrics.{name}', f'expected a finite number, got {value!r}')
     if not record['metrics']:

@@ -2,9 +2,9 @@
 
 Ordering: reproduced rows by their first-K mean (descending), ties by label; then reported rows in
 the order of ``reported.yaml`` (the papers' own order).
-Best markers: per column, among reproduced rows that share the test annotations (checksum) and the
-test-time setting (protocols.md §8: only those rows are comparable). Reported rows are never ranked
-nor marked, even when their protocol id is the table's.
+Best markers: per column (none when every value ties), among reproduced rows that share the test
+annotations (checksum) and the test-time setting (protocols.md §8: only those rows are comparable).
+Reported rows are never ranked nor marked, even when their protocol id is the table's.
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def _mark_best(table: Table) -> None:
             continue   # a lone row is not "best" of anything
         for k in table.ks:
             values = [(row.recall[k].mean, row.label) for row in rows if k in row.recall]
-            if values:
+            if len({round(v, 2) for v, _ in values}) > 1:   # all tied: nobody is "best"
                 top = max(v for v, _ in values)
                 # Compare at the printed precision so that equal-looking values are all marked.
                 table.best.update((label, k) for v, label in values if round(v, 2) == round(top, 2))

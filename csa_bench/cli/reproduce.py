@@ -8,8 +8,9 @@ Rules (documented here, relied on by ``make demo``):
   Folders starting with ``_`` (``_base_``) are never searched.
 - Seeds: run ``i`` (``0 <= i < --seeds``) uses ``randomness.seed + i`` of the config (42 + i for the
   official runtime), so a single-seed run reproduces the config's own seed.
-- Zero-shot configs (``zero_shot = True``, or no ``train_cfg``: ``csa_bench.results.is_zero_shot``) are
-  only tested, with the seed passed as ``randomness.seed`` (it seeds any random initialisation).
+- Zero-shot configs (``zero_shot = True``, or no ``train_cfg``: ``csa_bench.results.is_zero_shot``, judged
+  before ``--cfg-options``) are only tested, with the seed passed as ``randomness.seed`` (it seeds any
+  random initialisation); ``--cfg-options`` keys under ``TRAIN_KEYS`` are not applied to them.
 - Resume: a run is skipped when ``<results>/<config stem>/seed<S>.json`` exists, is valid and has the
   same config hash and seed. Training resumes from the work dir's last checkpoint only when the work
   dir was started by the same config hash (``<work dir>/csa_bench_config_hash``).
@@ -18,7 +19,9 @@ Rules (documented here, relied on by ``make demo``):
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,8 @@ SUITES = {'csa-ablation': ('rice/*{dataset}*.py',), 'baselines': ('baselines/*/*
 SUITES['all'] = SUITES['csa-ablation'] + SUITES['baselines']
 DATASETS = ('synthetic', 'lpr4m', 'movingfashion')
 HASH_MARKER = 'csa_bench_config_hash'
+#: Top-level keys that only configure training (dropped from --cfg-options for zero-shot configs).
+TRAIN_KEYS = ('train_cfg', 'train_dataloader', 'optim_wrapper', 'param_scheduler', 'auto_scale_lr')
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -45,6 +50,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--work-dir', default='work_dirs/reproduce',
                         help='work dirs go to WORK_DIR/<config stem>/seed<S> (default %(default)s)')
     parser.add_argument('--configs', default='configs', help='config root the suites are globbed in')
+    parser.add_argument('--only', default=None, metavar='GLOB',
+                        help='keep only the configs whose file stem matches GLOB (fnmatch)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                         help='overrides for every run (part of the config hash), e.g. train_cfg.max_iters=20')
     parser.add_argument('--leaderboard-out', default='leaderboard/LEADERBOARD.md')
@@ -64,6 +71,7 @@ class Run:
     result: Path
     work_dir: Path
     zero_shot: bool
+    cfg_options: dict | None = None
     status: str = 'pending'      # pending | skipped | done | failed
     reason: str = ''
     train_s: float | None = None
@@ -94,7 +102,13 @@ def plan_runs(configs: list[Path], seeds: int, results: Path, work_root: Path,
     runs = []
     for config in configs:
         try:
-            cfg = load_config(config, cfg_options)
+            cfg = load_config(config)
+            zero_shot = is_zero_shot(cfg)
+            options = cfg_options
+            if zero_shot and cfg_options:
+                options = {k: v for k, v in cfg_options.items() if k.split('.')[0] not in TRAIN_KEYS}
+            if options:
+                cfg = load_config(config, options)
         except (ConfigError, SyntaxError, KeyError, ValueError) as err:
             raise CliError(f'{config}: cannot load the config ({err})') from err
         digest = config_hash(cfg)
@@ -102,7 +116,7 @@ def plan_runs(configs: list[Path], seeds: int, results: Path, work_root: Path,
         for i in range(seeds):
             seed = base + i
             run = Run(config, seed, digest, results / config.stem / f'seed{seed}.json',
-                      work_root / config.stem / f'seed{seed}', is_zero_shot(cfg))
+                      work_root / config.stem / f'seed{seed}', zero_shot, options)
             if run.result.is_file():
                 try:
                     old = load_result(run.result)
@@ -117,11 +131,12 @@ def plan_runs(configs: list[Path], seeds: int, results: Path, work_root: Path,
     return runs
 
 
-def _execute(run: Run, cfg_options: dict | None) -> dict:
+def _execute(run: Run) -> dict:
     """Train (unless zero-shot) and test one run; returns the result record (also written)."""
     from csa_bench.engine import api
     from csa_bench.results import result_from_test, write_result
 
+    cfg_options = run.cfg_options
     options = dict(cfg_options or {}, **{'randomness.seed': run.seed})
     checkpoint, train_s = None, None
     if not run.zero_shot:
@@ -150,9 +165,13 @@ def _execute(run: Run, cfg_options: dict | None) -> dict:
 
 
 def _summary(runs: list[Run]) -> Table:
-    table = Table(title='reproduce')
-    for name in ('config', 'seed', 'status', 'train s', 'test s', 'metric', 'note'):
-        table.add_column(name, justify='right' if name.endswith(' s') or name == 'seed' else 'left')
+    table = Table(title='reproduce (full notes in the per-run lines above)')
+    widths = {'config': (20, 45), 'seed': (4, 4), 'status': (7, 7), 'train s': (7, 7), 'test s': (6, 6),
+              'metric': (12, 12), 'note': (10, 30)}
+    for name, (low, high) in widths.items():
+        # One line per run: long config names and notes are cut, never wrapped over many lines.
+        table.add_column(name, justify='right' if name.endswith(' s') or name == 'seed' else 'left',
+                         no_wrap=True, overflow='ellipsis', min_width=low, max_width=high)
     for run in runs:
         table.add_row(run.config.stem, str(run.seed), run.status,
                       '' if run.train_s is None else f'{run.train_s:.1f}',
@@ -165,15 +184,18 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         raise CliError(f'--seeds must be >= 1, got {args.seeds}')
     configs = suite_configs(args.suite, args.dataset, args.configs)
+    if args.only:
+        configs = [c for c in configs if fnmatch.fnmatch(c.stem, args.only)]
     if not configs:
         raise CliError(f'no configs for suite {args.suite!r} and dataset {args.dataset!r} under '
-                       f"{args.configs}/ (patterns {', '.join(SUITES[args.suite])})")
+                       f"{args.configs}/ (patterns {', '.join(SUITES[args.suite])}"
+                       + (f', stem matching {args.only!r})' if args.only else ')'))
     runs = plan_runs(configs, args.seeds, Path(args.results), Path(args.work_dir), args.cfg_options)
     todo = [r for r in runs if r.status == 'pending']
     console.print(f'{len(configs)} config(s) x {args.seeds} seed(s): {len(todo)} to run, '
                   f'{len(runs) - len(todo)} already done', highlight=False)
     if args.dry_run:
-        console.print(_summary(runs))
+        Console(width=max(console.width, 132)).print(_summary(runs))
         return 0
     durations: list[float] = []
     columns = (TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -183,10 +205,14 @@ def run(args: argparse.Namespace) -> int:
             progress.update(task, description=f'[{index}/{len(todo)}] {job.config.stem} seed {job.seed}')
             start = time.perf_counter()
             try:
-                _execute(job, args.cfg_options)
+                _execute(job)
                 job.status = 'done'
             except Exception as err:   # noqa: BLE001  (one broken config must not stop the suite; counted)
                 job.status, job.reason = 'failed', f'{type(err).__name__}: {" ".join(str(err).split())}'
+                job.work_dir.mkdir(parents=True, exist_ok=True)
+                trace = job.work_dir / 'reproduce_error.txt'
+                trace.write_text(traceback.format_exc())
+                job.reason += f' (traceback: {trace})'
             durations.append(time.perf_counter() - start)
             left = len(todo) - index
             eta = f'; about {left * sum(durations) / len(durations):.0f} s left' if left else ''
@@ -196,7 +222,8 @@ def run(args: argparse.Namespace) -> int:
                 f'(train {job.train_s or 0:.1f} s, test {job.test_s or 0:.1f} s) {job.first_metric}{eta}'
                 + (f'\n  {job.reason}' if job.reason else ''), highlight=False)
             progress.advance(task)
-    console.print(_summary(runs))
+    # The summary is one line per run: print it at least 132 columns wide even when piped (80 default).
+    Console(width=max(console.width, 132)).print(_summary(runs))
     failed = [r for r in runs if r.status == 'failed']
     code = 1 if failed else 0
     if not args.no_leaderboard:

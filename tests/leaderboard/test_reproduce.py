@@ -143,3 +143,37 @@ def test_invalid_existing_result_is_rerun(tree: Path, calls: list) -> None:
 def test_no_configs_is_a_clear_error(tree: Path, capsys) -> None:
     assert main(_argv(tree, '--dataset', 'movingfashion')) == 2
     assert 'no configs for suite' in capsys.readouterr().err
+
+
+def test_training_options_are_not_applied_to_zero_shot_configs(tree: Path, calls: list) -> None:
+    argv = _argv(tree, '--only', 'clip-zs*', '--cfg-options', 'train_cfg.max_iters=5', 'test_cfg.x=1')
+    assert main(argv) == 0
+    assert calls == [('test', 'clip-zs_tiny_synthetic-lpr4m', 42, False)]
+    record = json.loads((tree / 'results' / 'clip-zs_tiny_synthetic-lpr4m' / 'seed42.json').read_text())
+    assert record['zero_shot'] and record['checkpoint'] is None and record['train_time_s'] is None
+
+
+@pytest.mark.slow
+def test_real_tiny_reproduce_end_to_end(tmp_path: Path, repo_root: Path, monkeypatch) -> None:
+    """One real CSA config on generated tiny data: train 2 iterations, test, result JSON, leaderboard."""
+    configs = sorted((repo_root / 'configs' / 'rice').glob('rice-icl_*synthetic-lpr4m.py'))
+    assert configs, 'the RICE synthetic configs are missing from configs/rice/'
+    data = tmp_path / 'data'
+    assert main(['data', 'synth', '--format', 'lpr4m', '--size', 'tiny', '--out',
+                 str(data / 'synthetic-lpr4m')]) == 0
+    monkeypatch.setenv('CSA_DATA_ROOT', str(data))
+    argv = ['reproduce', '--suite', 'csa-ablation', '--only', configs[0].stem, '--configs',
+            str(repo_root / 'configs'), '--results', str(tmp_path / 'results'),
+            '--work-dir', str(tmp_path / 'w'),
+            '--leaderboard-out', str(tmp_path / 'board' / 'LEADERBOARD.md'), '--cfg-options',
+            'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2']
+    assert main(argv) == 0
+    result = tmp_path / 'results' / configs[0].stem / 'seed42.json'
+    record = json.loads(result.read_text())
+    assert record['components'] == ['ICL'] and record['dataset'] == 'synthetic-lpr4m'
+    assert record['protocol'] == 'lpr4m-csa' and record['protocol_info']['k_list'] == [1, 3, 5, 10]
+    assert len(record['checkpoint_sha256']) == 64 and record['num_params'] > 0
+    assert record['annotations']['files'] > 0 and record['train_time_s'] > 0
+    assert f'`{configs[0].stem}`' in (tmp_path / 'board' / 'LEADERBOARD.md').read_text()
+    before = result.read_bytes()
+    assert main(argv) == 0 and result.read_bytes() == before   # resumed: nothing re-run

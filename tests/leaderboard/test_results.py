@@ -16,6 +16,7 @@ from csa_bench.results import (
     load_result,
     make_result,
     normalize_metrics,
+    validate_result,
     write_result,
 )
 
@@ -44,6 +45,13 @@ def test_metric_prefixes_are_stripped_and_conflicts_rejected() -> None:
         'R@1': 1.0, 'retrieval/scale/small/R@1': 2.0}
     with pytest.raises(ResultError, match=r"metrics\.R@1"):
         normalize_metrics({'a/R@1': 1.0, 'R@1': 2.0})
+    # A run that retrieves nothing has an infinite median rank: stored as null (JSON has no inf).
+    record = _record()
+    record['metrics'] = normalize_metrics({'R@1': 0.0, 'median_rank': float('inf')})
+    assert record['metrics'] == {'R@1': 0.0, 'median_rank': None}
+    record['metrics']['R@1'] = None
+    with pytest.raises(ResultError, match=r"metrics\.R@1"):
+        validate_result(record, 'x.json')
 
 
 @pytest.mark.parametrize('field, value, message', [
