@@ -4,7 +4,9 @@ It receives the retriever's predict outputs (one dict per sample; the test datal
 queries, then the gallery)::
 
     role        'query' | 'gallery'
-    sample_id   clip id (query) / image id (gallery)
+    sample_id   clip id (query); for gallery entries the unique entry id
+    item_id     gallery entries: the product/image id that ground truth names (matched against
+                ``gt_ids``; duplicates each keep their own rank slot)
     gt_ids      list[str], queries: correct gallery ids
     group_id    live id (LPR4M) / source (SGMN in-source) / None
     meta        dict: breakdown keys (product_scale, visible_duration, product_number; source);
@@ -113,7 +115,10 @@ class RetrievalMetric(BaseMetric):
             meta = dict(sample.get('meta') or {})
             entry = {
                 'role': role,
-                'sample_id': str(sample['sample_id']),
+                # Gallery entries are matched by their item (image) id: the entry id may carry a
+                # view suffix or path (LPR4M '<live>/<image>-0'), and GT names the image id.
+                'sample_id': str(sample.get('item_id') or sample['sample_id']) if role == 'gallery'
+                else str(sample['sample_id']),
                 'gt_ids': list(sample.get('gt_ids') or []),
                 'group_id': sample.get('group_id'),
                 'meta': meta,
