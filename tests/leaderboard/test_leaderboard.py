@@ -153,3 +153,15 @@ def test_reported_numbers_match_the_reference_data() -> None:
 def test_committed_leaderboard_is_up_to_date(repo_root: Path) -> None:
     assert main(['leaderboard', '--check', '--results', str(repo_root / 'leaderboard' / 'results'),
                  '--out', str(repo_root / 'leaderboard' / 'LEADERBOARD.md')]) == 0
+
+
+def test_registered_protocol_without_yaml_entry_describes_itself(tmp_path: Path) -> None:
+    from csa_bench.evaluation.protocols import get_protocol
+    info = get_protocol('movingfashion-seam-aggr').describe()
+    write_run(tmp_path, 'seam_r18_synthetic-movingfashion', 0, {'top1': 20.0, 'top5': 40.0},
+              dataset='synthetic-movingfashion', protocol='movingfashion-seam-aggr', components=(),
+              protocol_info=info)
+    table = _table(leaderboard.build(tmp_path), 'synthetic-movingfashion', 'movingfashion-seam-aggr')
+    assert table.ks == [1, 5, 10, 20] and table.column(5) == 'top-5'
+    section = _section(leaderboard.build(tmp_path).markdown, '### synthetic-movingfashion')
+    assert "- Gallery: global, all test products' shop descriptors (~1.3K)" in section

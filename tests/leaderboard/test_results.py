@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -112,3 +113,30 @@ def test_config_helpers() -> None:
     assert not is_zero_shot(cfg)
     assert is_zero_shot(Config(dict(model=model)))
     assert is_zero_shot(Config(dict(model=model, train_cfg=dict(max_iters=2), zero_shot=True)))
+
+
+def test_seed_from_checkpoint_meta_and_outcome(tmp_path: Path) -> None:
+    """``csa-bench test --out`` without --seed: the seed mmengine stored in the checkpoint's meta."""
+    import torch
+    from mmengine.config import Config
+
+    from csa_bench.results import result_from_test
+    ckpt = tmp_path / 'iter_2.pth'
+    torch.save({'meta': {'seed': 7}, 'state_dict': {}}, ckpt)
+    data_root = tmp_path / 'synthetic-movingfashion'
+    (data_root / 'annotations').mkdir(parents=True)
+    (data_root / 'test.json').write_text('[]')
+    cfg = Config(dict(
+        model=dict(type='X', losses=[dict(type='ICLLoss')]), train_cfg=dict(max_iters=2),
+        train_dataloader=dict(dataset=dict(type='MovingFashionDataset', data_root=str(data_root))),
+        test_dataloader=dict(dataset=dict(type='MovingFashionDataset', data_root=str(data_root))),
+        test_evaluator=dict(type='RetrievalMetric', protocol='movingfashion-csa'), randomness=dict(seed=42)))
+    outcome = SimpleNamespace(metrics={'R@1': 5.0}, config=cfg, test_time_s=1.0, num_params=3)
+    record = result_from_test(outcome, config_path='configs/x/mf.py', checkpoint=ckpt, train_time_s=9.0)
+    assert record['seed'] == 7 and record['dataset'] == 'synthetic-movingfashion'
+    assert record['train_data'] == 'synthetic-movingfashion train' and record['annotations']['files'] == 1
+    assert record['protocol_info']['gallery_scope'] == 'global'   # from the registered Protocol
+    assert record['config'] == 'configs/x/mf.py' and record['num_params'] == 3
+    del cfg.test_evaluator['protocol']
+    with pytest.raises(ResultError, match="test_evaluator.protocol"):
+        result_from_test(outcome, config_path='configs/x/mf.py', checkpoint=None)
