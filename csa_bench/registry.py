@@ -21,41 +21,44 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 SCOPE = 'csa_bench'
+# Core packages imported lazily when a registry of this scope is first searched, so a config that
+# names e.g. a core hook builds without anyone importing csa_bench.engine first.
+CORE_LOCATIONS = ['csa_bench.datasets', 'csa_bench.models', 'csa_bench.evaluation', 'csa_bench.engine']
 
 # Datasets (LPR4M, MovingFashion, synthetic): BaseDataset subclasses yielding sample dicts.
-DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=['csa_bench.datasets'])
+DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Data transforms: frame sampling, decoding, pixel transforms, packing.
-TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE, locations=['csa_bench.datasets'])
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Samplers for the train/test dataloaders.
-DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE, locations=['csa_bench.datasets'])
+DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Every nn.Module: *Encoder, *Pooling, *Head, *Loss, *Retriever, *DataPreprocessor.
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['csa_bench.models'])
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Model wrappers (DDP variants).
-MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope=SCOPE, locations=['csa_bench.models'])
+MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Retrieval metrics (thin BaseMetric adapters over csa_bench.evaluation.functional).
-METRICS = Registry('metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['csa_bench.evaluation'])
+METRICS = Registry('metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Evaluators.
-EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope=SCOPE, locations=['csa_bench.evaluation'])
+EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope=SCOPE, locations=CORE_LOCATIONS)
 # Runner hooks (bad-sample reports, NaN guard, ...).
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE,
                  locations=['csa_bench.engine', 'csa_bench.evaluation'])
 # Train/val/test loops.
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE, locations=['csa_bench.engine'])
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Optimizers.
-OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope=SCOPE, locations=['csa_bench.engine'])
+OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Optimizer wrappers.
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope=SCOPE, locations=['csa_bench.engine'])
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Optimizer-wrapper constructors (the recipe's name-based lr / decay groups).
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope=SCOPE,
-    locations=['csa_bench.engine'])
+    locations=CORE_LOCATIONS)
 # Learning-rate and momentum schedulers.
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, scope=SCOPE,
-                            locations=['csa_bench.engine'])
+                            locations=CORE_LOCATIONS)
 # Plain functions referenced from configs (collate functions).
-FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope=SCOPE, locations=['csa_bench.datasets'])
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Evaluation protocols (lpr4m-csa, movingfashion-csa, ...): no mmengine root exists for these.
-PROTOCOLS = Registry('protocol', scope=SCOPE, locations=['csa_bench.evaluation'])
+PROTOCOLS = Registry('protocol', scope=SCOPE, locations=CORE_LOCATIONS)
 
 #: Every registry above, by the name ``csa-bench list`` shows.
 ALL_REGISTRIES: dict[str, Registry] = {

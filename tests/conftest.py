@@ -25,3 +25,25 @@ def _plugins_registered() -> None:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope='session')
+def synthetic_data_root(tmp_path_factory) -> Path:
+    """A ``$CSA_DATA_ROOT`` holding the tiny synthetic LPR4M and MovingFashion benchmarks.
+
+    Generated once per session by the real generator (``csa-bench data synth``), in the official
+    formats, so tests exercise the real loaders, decoders and transforms.
+    """
+    from csa_bench.registry import DATA_TOOLS
+
+    root = tmp_path_factory.mktemp('data')
+    for fmt in ('lpr4m', 'movingfashion'):
+        DATA_TOOLS.get(fmt).synthesize(root / f'synthetic-{fmt}', seed=0, size='tiny')
+    return root
+
+
+@pytest.fixture
+def use_synthetic_data(synthetic_data_root, monkeypatch) -> Path:
+    """Point ``$CSA_DATA_ROOT`` (read by every config) at the session's synthetic benchmark."""
+    monkeypatch.setenv('CSA_DATA_ROOT', str(synthetic_data_root))
+    return synthetic_data_root

@@ -46,6 +46,27 @@ def _one_line(err: BaseException) -> str:
     return ' '.join(text.split())
 
 
+def _user_error_message(err: BaseException) -> str | None:
+    """One line for the errors whose message already names the file, key or iteration; else None.
+
+    Bad data, corrupt checkpoints and non-finite losses (issue 10). A dataloader worker re-raises
+    an exception it cannot rebuild as ``RuntimeError('Caught X in DataLoader worker ...')`` with
+    the worker traceback; its last line is the original message.
+    """
+    from csa_bench.datasets import AnnotationError, BadSampleError, MediaError
+    from csa_bench.engine.checkpoint import CorruptCheckpointError, NonFiniteWeightsError
+    from csa_bench.engine.hooks import NonFiniteLossError
+
+    known = (AnnotationError, BadSampleError, MediaError, CorruptCheckpointError, NonFiniteLossError,
+             NonFiniteWeightsError)
+    if isinstance(err, known):
+        return _one_line(err)
+    text = str(err)
+    if isinstance(err, RuntimeError) and any(f'Caught {k.__name__} in DataLoader worker' in text for k in known):
+        return ' '.join(text.strip().splitlines()[-1].split())
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the subcommand; returns the exit code."""
     parser = build_parser()
@@ -53,17 +74,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except CliError as err:
-        console.print(f'[bold red]error:[/] {_one_line(err)}', highlight=False)
+        console.print(f'[bold red]error:[/] {_one_line(err)}', highlight=False, soft_wrap=True)
         return 2
     except KeyError as err:
         # mmengine's registry: "X is not in the csa_bench::model registry" (unknown plugin name).
         if 'registry' in str(err):
             console.print(f'[bold red]error:[/] {_one_line(err)}. Check the type name in the config; '
-                          '`csa-bench list` shows every registered name.', highlight=False)
+                          '`csa-bench list` shows every registered name.', highlight=False, soft_wrap=True)
             return 2
         raise
     except FileNotFoundError as err:
-        console.print(f'[bold red]error:[/] {_one_line(err)}', highlight=False)
+        console.print(f'[bold red]error:[/] {_one_line(err)}', highlight=False, soft_wrap=True)
+        return 2
+    except Exception as err:
+        message = _user_error_message(err)
+        if message is None:
+            raise
+        console.print(f'[bold red]error:[/] {message}', highlight=False, soft_wrap=True)
         return 2
 
 
