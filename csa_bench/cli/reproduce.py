@@ -12,7 +12,8 @@ Rules (documented here, relied on by ``make demo``):
   before ``--cfg-options``) are only tested, with the seed passed as ``randomness.seed`` (it seeds any
   random initialisation); ``--cfg-options`` keys under ``TRAIN_KEYS`` are not applied to them.
 - Resume: a run is skipped when ``<results>/<config stem>/seed<S>.json`` exists, is valid and has the
-  same config hash and seed. Training resumes from the work dir's last checkpoint only when the work
+  same config hash, seed and test-annotation checksum (regenerated data re-runs); ``--force`` re-runs
+  everything from scratch. Training resumes from the work dir's last checkpoint only when the work
   dir was started by the same config hash (``<work dir>/csa_bench_config_hash``).
 - A failing run is reported and counted; the others still run; the exit status is then 1.
 """
@@ -56,6 +57,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help='overrides for every run (part of the config hash), e.g. train_cfg.max_iters=20')
     parser.add_argument('--leaderboard-out', default='leaderboard/LEADERBOARD.md')
     parser.add_argument('--no-leaderboard', action='store_true', help='do not regenerate the leaderboard')
+    parser.add_argument('--force', action='store_true', help='re-run even the runs whose result matches')
     parser.add_argument('--dry-run', action='store_true',
                         help='list the runs and whether each would be skipped')
     return parser
@@ -72,6 +74,7 @@ class Run:
     work_dir: Path
     zero_shot: bool
     cfg_options: dict | None = None
+    fresh: bool = False          # --force: train from scratch, never resume the work dir
     status: str = 'pending'      # pending | skipped | done | failed
     reason: str = ''
     train_s: float | None = None
@@ -94,10 +97,10 @@ def suite_configs(suite: str, dataset: str, root: str | Path = 'configs') -> lis
 
 
 def plan_runs(configs: list[Path], seeds: int, results: Path, work_root: Path,
-              cfg_options: dict | None) -> list[Run]:
+              cfg_options: dict | None, force: bool = False) -> list[Run]:
     """Load each config once (hash, seed, zero-shot flag) and decide which runs are already done."""
     from csa_bench.engine.api import ConfigError, load_config
-    from csa_bench.results import ResultError, config_hash, is_zero_shot, load_result
+    from csa_bench.results import ResultError, annotation_checksum, config_hash, is_zero_shot, load_result
 
     runs = []
     for config in configs:
@@ -112,21 +115,27 @@ def plan_runs(configs: list[Path], seeds: int, results: Path, work_root: Path,
         except (ConfigError, SyntaxError, KeyError, ValueError) as err:
             raise CliError(f'{config}: cannot load the config ({err})') from err
         digest = config_hash(cfg)
+        data_root = Path(str(cfg.test_dataloader.dataset.get('data_root', '')))
+        annotations = annotation_checksum(data_root)['sha256'] if data_root.is_dir() else None
         base = int(cfg.get('randomness', {}).get('seed') or 0)
         for i in range(seeds):
             seed = base + i
             run = Run(config, seed, digest, results / config.stem / f'seed{seed}.json',
-                      work_root / config.stem / f'seed{seed}', zero_shot, options)
-            if run.result.is_file():
+                      work_root / config.stem / f'seed{seed}', zero_shot, options, fresh=force)
+            if run.result.is_file() and force:
+                run.reason = '--force: re-running'
+            elif run.result.is_file():
                 try:
                     old = load_result(run.result)
                 except ResultError as err:
                     run.reason = f'existing result invalid, re-running ({err})'
                 else:
-                    if old['config_hash'] == digest and old['seed'] == seed:
-                        run.status, run.reason = 'skipped', 'result exists with the same config hash and seed'
-                    else:
+                    if old['config_hash'] != digest or old['seed'] != seed:
                         run.reason = 'existing result has another config hash; re-running'
+                    elif old['annotations']['sha256'] != annotations:
+                        run.reason = 'the test annotations changed since the existing result; re-running'
+                    else:
+                        run.status, run.reason = 'skipped', 'result exists (same config hash, seed, data)'
             runs.append(run)
     return runs
 
@@ -141,7 +150,7 @@ def _execute(run: Run) -> dict:
     checkpoint, train_s = None, None
     if not run.zero_shot:
         marker = run.work_dir / HASH_MARKER
-        resume = marker.is_file() and marker.read_text().strip() == run.config_hash
+        resume = not run.fresh and marker.is_file() and marker.read_text().strip() == run.config_hash
         run.work_dir.mkdir(parents=True, exist_ok=True)
         marker.write_text(run.config_hash + '\n')
         trained = api.train(run.config, work_dir=str(run.work_dir), cfg_options=cfg_options,
@@ -190,7 +199,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f'no configs for suite {args.suite!r} and dataset {args.dataset!r} under '
                        f"{args.configs}/ (patterns {', '.join(SUITES[args.suite])}"
                        + (f', stem matching {args.only!r})' if args.only else ')'))
-    runs = plan_runs(configs, args.seeds, Path(args.results), Path(args.work_dir), args.cfg_options)
+    runs = plan_runs(configs, args.seeds, Path(args.results), Path(args.work_dir), args.cfg_options,
+                     args.force)
     todo = [r for r in runs if r.status == 'pending']
     console.print(f'{len(configs)} config(s) x {args.seeds} seed(s): {len(todo)} to run, '
                   f'{len(runs) - len(todo)} already done', highlight=False)

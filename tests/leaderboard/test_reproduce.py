@@ -106,8 +106,17 @@ def test_runs_then_skips_then_reruns_changed_config(tree: Path, calls: list) -> 
     calls.clear()
     assert main(_argv(tree, '--seeds', '2')) == 0
     assert calls == []   # everything matched: nothing re-run
+    assert main(_argv(tree, '--only', 'rice-icl*', '--force')) == 0
+    assert calls == [('train', 'rice-icl_tiny_synthetic-lpr4m', 42, False),   # from scratch, not resumed
+                     ('test', 'rice-icl_tiny_synthetic-lpr4m', 42, True)]
+    # Regenerated test data (another annotation checksum) re-runs every config on it.
+    calls.clear()
+    (tree / 'data' / 'synthetic-lpr4m' / 'annotations' / 'gallery_main.txt').write_text('live-1/img-1.jpg\n')
+    assert main(_argv(tree, '--only', 'rice-pmd*', '--seeds', '2')) == 0
+    assert sorted(c[2] for c in calls if c[0] == 'train') == [42, 43]
 
     # A changed config (new hash) re-runs that config only; training does not resume the old work dir.
+    calls.clear()
     cfg = tree / 'configs' / 'rice' / 'rice-icl_tiny_synthetic-lpr4m.py'
     cfg.write_text(cfg.read_text().replace('max_iters=2', 'max_iters=3'))
     assert main(_argv(tree, '--seeds', '2')) == 0
