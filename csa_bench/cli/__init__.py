@@ -62,7 +62,8 @@ def _user_error_message(err: BaseException) -> str | None:
     if isinstance(err, known):
         return _one_line(err)
     text = str(err)
-    if isinstance(err, RuntimeError) and any(f'Caught {k.__name__} in DataLoader worker' in text for k in known):
+    caught = any(f'Caught {k.__name__} in DataLoader worker' in text for k in known)
+    if isinstance(err, RuntimeError) and caught:
         return ' '.join(text.strip().splitlines()[-1].split())
     return None
 

@@ -100,9 +100,10 @@ class BadSampleReportHook(Hook):
         self._last_count[split] = report['count']
         self.reports[split] = report
         runner.message_hub.update_info('bad_samples', dict(self.reports))
-        if report['count'] or final:
-            log = runner.logger.warning if report['count'] else runner.logger.info
-            log(format_table(split, report))
+        if report['count']:
+            runner.logger.warning(format_table(split, report))
+        elif final and 'skip' in report['policy']:
+            runner.logger.info(format_table(split, report))   # say "0 skipped" when skipping was allowed
         if is_main_process():
             path = osp.join(runner.work_dir, self.out_file)
             # Keep the other splits' reports (``csa-bench test`` after ``train`` in one work dir).

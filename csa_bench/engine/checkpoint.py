@@ -51,7 +51,10 @@ def load_local_checkpoint(filename: str, map_location=None) -> dict:
         raise FileNotFoundError(f'checkpoint {filename} can not be found.')
     try:
         return torch.load(filename, map_location=map_location, weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
+    except PermissionError:
+        raise
+    # A truncated zip surfaces as RuntimeError or, for short files, OSError(EINVAL) from the reader.
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
         raise CorruptCheckpointError(
             f'checkpoint {filename} is corrupt or truncated ({type(err).__name__}: {err}); '
             'delete it and resume from an earlier iter_N.pth') from err
