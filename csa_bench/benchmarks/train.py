@@ -6,7 +6,8 @@ Both figures are ratios taken in one run on one machine, from one config:
   ``train_step`` through the optim wrapper + every hook of the config: timer, logger, scheduler,
   checkpoint, ...) over the median of a bare loop on the **same model, optimizer and pre-collated
   batch** (data preprocessor, forward, ``sum(loss_*)``, ``zero_grad``, ``backward``, ``step``), minus 1.
-  Steps alternate between the two paths so that load from other processes hits both alike.
+  Steps alternate between the two paths (ABBA order) so that load from other processes hits both
+  alike; ``--threads 1`` gives steadier figures on a shared machine.
   Goal: ≤ 0.05.
 * ``loader_headroom``: the runner's median step time over the mean seconds per batch of the config's
   train dataloader (its own ``num_workers``, drained without a model). ≥ 1 means the loader produces
@@ -30,15 +31,17 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 #: The tiny synthetic RICE (ICL + PMD) config; any training config works.
-DEFAULT_CONFIG = 'configs/rice/rice-icl-pmd_clipvit-tiny_10f_1x16-300it_synthetic-lpr4m.py'
+DEFAULT_CONFIG = 'configs/rice/rice-icl-pmd_clipvit-tiny_4f_1xb16-300it_synthetic-lpr4m.py'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--config', default=DEFAULT_CONFIG, help='training config (default: tiny synthetic RICE)')
+    parser.add_argument('--config', default=DEFAULT_CONFIG,
+                        help='training config (default: tiny synthetic RICE)')
     parser.add_argument('--steps', type=int, default=20, help='timed steps per path')
     parser.add_argument('--warmup', type=int, default=3, help='real runner.train() iterations before timing')
     parser.add_argument('--loader-batches', type=int, default=20, help='batches drawn from the dataloader')
     parser.add_argument('--num-workers', type=int, default=None, help='override train_dataloader.num_workers')
+    parser.add_argument('--threads', type=int, default=0, help='torch intra-op threads (0: leave as is)')
     parser.add_argument('--work-dir', default=None, help='runner work dir (default: a temporary folder)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE')
 
@@ -57,7 +60,8 @@ def build_warm_runner(config: str, work_dir: str, warmup: int, cfg_options: dict
     cfg.train_cfg.max_iters = warmup
     cfg.train_cfg.val_interval = 10 ** 9
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=10 ** 9, save_last=False)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=10 ** 9,
+                                        save_last=False)
     if num_workers is not None:
         cfg.train_dataloader.num_workers = num_workers
         if num_workers == 0:
@@ -81,50 +85,49 @@ def time_steps(runner: Runner, batch: dict, steps: int) -> tuple[list[float], li
         loss.backward()
         optimizer.step()
 
+    def timed(step) -> float:
+        _sync()
+        start = time.perf_counter()
+        step()
+        _sync()
+        return time.perf_counter() - start
+
     model.train()
     ours, bare = [], []
-    for _ in range(steps):
-        _sync()
-        start = time.perf_counter()
-        runner.train_loop.run_iter(batch)
-        _sync()
-        ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        bare_step()
-        _sync()
-        bare.append(time.perf_counter() - start)
+    for i in range(steps):
+        # ABBA order: neither path always runs right after the other (caches, allocator state).
+        if i % 2:
+            bare.append(timed(bare_step))
+            ours.append(timed(lambda: runner.train_loop.run_iter(batch)))
+        else:
+            ours.append(timed(lambda: runner.train_loop.run_iter(batch)))
+            bare.append(timed(bare_step))
     return ours, bare
 
 
-def time_loader(loader, batches: int, warmup: int = 2) -> float:
-    """Mean seconds per batch drawn from ``loader`` (restarting it at the end of an epoch)."""
-    iterator = iter(loader)
-
-    def draw():
-        nonlocal iterator
-        try:
-            return next(iterator)
-        except StopIteration:
-            iterator = iter(loader)  # a new epoch: worker start-up is part of the cost
-            return next(iterator)
-
+def time_loader(iterator, batches: int, warmup: int = 2) -> float:
+    """Mean seconds per batch drawn from ``iterator`` (the train loop's endless dataloader iterator)."""
     for _ in range(warmup):
-        draw()
+        next(iterator)
     start = time.perf_counter()
     for _ in range(batches):
-        draw()
+        next(iterator)
     return (time.perf_counter() - start) / batches
 
 
 def run(args: argparse.Namespace) -> dict:
     """Measure both figures; returns them with the raw medians (seconds)."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         runner = build_warm_runner(args.config, args.work_dir or str(Path(tmp) / 'work'), args.warmup,
                                    args.cfg_options, args.num_workers)
         loader = runner.train_loop.dataloader
-        batch = next(iter(loader))
+        # The loop's own endless iterator: mmengine's InfiniteSampler supports one iterator only.
+        iterator = runner.train_loop.dataloader_iterator
+        batch = next(iterator)
         ours, bare = time_steps(runner, batch, args.steps)
-        loader_s = time_loader(loader, args.loader_batches)
+        loader_s = time_loader(iterator, args.loader_batches)
     ours_s, bare_s = statistics.median(ours), statistics.median(bare)
     return {
         'config': args.config,
@@ -132,6 +135,7 @@ def run(args: argparse.Namespace) -> dict:
         'batch_size': loader.batch_size,
         'num_workers': loader.num_workers,
         'steps': args.steps,
+        'threads': torch.get_num_threads(),
         'runner_step_s': ours_s,
         'bare_step_s': bare_s,
         'runner_overhead': ours_s / bare_s - 1.0,

@@ -191,14 +191,15 @@ class GlobalBatchLogHook(Hook):
         if world == 1:
             return
         keys = list(outputs)
-        device = next((v.device for v in outputs.values() if isinstance(v, torch.Tensor)), torch.device('cpu'))
+        tensors = [v for v in outputs.values() if isinstance(v, torch.Tensor)]
+        device = tensors[0].device if tensors else torch.device('cpu')
         if torch_dist.get_backend() == 'nccl':
             device = torch.device('cuda', torch.cuda.current_device())
         values = torch.stack([torch.as_tensor(outputs[k], dtype=torch.float64).detach().reshape(())
                               .to(device) for k in keys])
         torch_dist.all_reduce(values, op=torch_dist.ReduceOp.SUM)
         values /= world
-        for key, value in zip(keys, values.tolist()):
+        for key, value in zip(keys, values.tolist(), strict=True):
             outputs[key] = torch.tensor(value)
 
 
@@ -206,4 +207,5 @@ def describe_launch() -> str:
     """One line naming the process layout, for the log."""
     rank, world = get_dist_info()
     per_node = os.environ.get('LOCAL_WORLD_SIZE') or os.environ.get('SLURM_NTASKS_PER_NODE') or '?'
-    return f'rank {rank} of {world} processes ({per_node} per node, local rank {os.environ.get("LOCAL_RANK", 0)})'
+    local = os.environ.get('LOCAL_RANK', 0)
+    return f'rank {rank} of {world} processes ({per_node} per node, local rank {local})'

@@ -147,7 +147,8 @@ def runs(tmp_path_factory) -> dict:
     config = tmp / 'rice_ddp_equivalence.py'
     config.write_text(CONFIG.format(repo=REPO, data=data, global_batch=GLOBAL_BATCH, iters=ITERS))
     one, two, test = tmp / 'one', tmp / 'two', tmp / 'test'
-    dump = lambda where: ['--cfg-options', f'val_evaluator.dump_dir={where}', f'test_evaluator.dump_dir={where}']
+    dump = lambda where: ['--cfg-options', f'val_evaluator.dump_dir={where}',
+                          f'test_evaluator.dump_dir={where}']
     _run(('one', [sys.executable, '-m', 'csa_bench', 'train', str(config), '--work-dir', str(one)]
           + dump(one / 'dump')),
          ('two', _torchrun(2) + ['-m', 'csa_bench', 'train', str(config), '--launcher', 'pytorch',
@@ -167,8 +168,9 @@ def test_global_batches_hold_the_same_samples(runs) -> None:
 def test_two_processes_reach_the_one_process_losses(runs) -> None:
     train_one = [row for row in _scalars(runs['one']) if 'loss' in row]
     train_two = [row for row in _scalars(runs['two']) if 'loss' in row]
-    assert [row['step'] for row in train_one] == [row['step'] for row in train_two] == list(range(1, ITERS + 1))
-    for a, b in zip(train_one, train_two):
+    steps = list(range(1, ITERS + 1))
+    assert [row['step'] for row in train_one] == [row['step'] for row in train_two] == steps
+    for a, b in zip(train_one, train_two, strict=True):
         for key in ('loss', 'loss_icl', 'loss_pmd', 'loss_pfr', 'icl_acc', 'pmd_acc', 'logit_scale'):
             assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), (a['step'], key)
     # Training moved the weights: equal losses are not equal because nothing happened.

@@ -7,8 +7,16 @@ from mmengine.config import Config
 from torch import nn
 
 from csa_bench.engine import api
-from csa_bench.engine.distributed import (BatchPlan, DistributedConfigError, GlobalBatchLogHook, apply_batch_plan,
-                                          batch_multiple, check_batch_multiple, init_distributed, plan_batch)
+from csa_bench.engine.distributed import (
+    BatchPlan,
+    DistributedConfigError,
+    GlobalBatchLogHook,
+    apply_batch_plan,
+    batch_multiple,
+    check_batch_multiple,
+    init_distributed,
+    plan_batch,
+)
 
 
 @pytest.mark.parametrize('world', [1, 2, 4, 8])
@@ -20,12 +28,14 @@ def test_per_rank_batch_is_derived_from_the_global_batch(world) -> None:
 
 def test_explicit_batch_size_is_checked_against_the_global_batch() -> None:
     assert plan_batch(96, 48, 2).per_rank == 48
-    with pytest.raises(DistributedConfigError, match=r'batch_size=48 × 4 process\(es\) = 192 != global_batch_size=96'):
+    message = r'batch_size=48 × 4 process\(es\) = 192 != global_batch_size=96'
+    with pytest.raises(DistributedConfigError, match=message):
         plan_batch(96, 48, 4, source='cfg.py')
 
 
 def test_indivisible_global_batch_is_an_error() -> None:
-    with pytest.raises(DistributedConfigError, match='cfg.py: global_batch_size=96 is not divisible by the world size 5'):
+    message = 'cfg.py: global_batch_size=96 is not divisible by the world size 5'
+    with pytest.raises(DistributedConfigError, match=message):
         plan_batch(96, None, 5, source='cfg.py')
 
 
@@ -87,7 +97,8 @@ def test_nccl_without_cuda_is_a_clear_error() -> None:
 def test_train_reports_a_batch_mismatch_as_a_config_error(tmp_path) -> None:
     config = tmp_path / 'mismatch.py'
     config.write_text("global_batch_size = 6\n"
-                      "train_dataloader = dict(batch_size=4, dataset=dict(type='X'), sampler=dict(type='DefaultSampler'))\n")
+                      "train_dataloader = dict(batch_size=4, dataset=dict(type='LPR4MDataset', data_root='nowhere'),\n"
+                      "                        sampler=dict(type='DefaultSampler'))\n")
     with pytest.raises(api.ConfigError, match=r'batch_size=4 × 1 process\(es\) = 4 != global_batch_size=6'):
         api.train(config, work_dir=str(tmp_path / 'wd'))
 
