@@ -2,7 +2,8 @@
 
 Driven through the real entry points: ``python -m csa_bench train CONFIG`` (1 process) against
 ``torchrun --nproc_per_node 2 -m csa_bench train CONFIG --launcher pytorch`` (2 processes), then
-``torchrun ... -m csa_bench test CONFIG CKPT --launcher pytorch`` on the 1-process checkpoint.
+``torchrun ... -m csa_bench test CONFIG CKPT --launcher pytorch`` on the 1-process checkpoint. One
+iteration also runs under ``--launcher slurm``, with the variables ``srun`` would set.
 
 What is compared, and why it must agree:
 
@@ -103,10 +104,11 @@ def _env(tmp: Path) -> dict:
     return env
 
 
-def _run(*commands: tuple[str, list[str]], tmp: Path) -> None:
-    """Run ``(name, cmd)`` pairs concurrently (independent runs overlap their start-up); fail loudly."""
-    procs = [(name, cmd, subprocess.Popen(cmd, cwd=REPO, env=_env(tmp), stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT, text=True)) for name, cmd in commands]
+def _run(*commands: tuple, tmp: Path) -> None:
+    """Run ``(name, cmd[, extra env])`` concurrently (runs overlap their start-up); fail loudly."""
+    procs = [(name, cmd, subprocess.Popen(cmd, cwd=REPO, env=dict(_env(tmp), **(extra[0] if extra else {})),
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+             for name, cmd, *extra in commands]
     for name, cmd, proc in procs:
         out, _ = proc.communicate(timeout=300)
         log = tmp / f'{name}.log'
@@ -123,17 +125,28 @@ def _torchrun(nproc: int) -> list[str]:
             '--master_addr', '127.0.0.1', '--master_port', str(_free_port())]
 
 
+def _slurm_tasks(config: Path, work_dir: Path, iters: int = 1) -> list[tuple]:
+    """Two tasks as ``srun --ntasks 2`` starts them: mmengine's slurm launcher reads these variables
+    (``scontrol`` is not called for the address when ``MASTER_ADDR`` is set)."""
+    port = str(_free_port())
+    cmd = [sys.executable, '-m', 'csa_bench', 'train', str(config), '--launcher', 'slurm', '--work-dir',
+           str(work_dir), '--cfg-options', f'train_cfg.max_iters={iters}', 'train_cfg.val_interval=1000']
+    return [(f'slurm{rank}', cmd, dict(SLURM_PROCID=str(rank), SLURM_LOCALID=str(rank), SLURM_NTASKS='2',
+                                       SLURM_NODELIST='localhost', MASTER_ADDR='127.0.0.1', MASTER_PORT=port))
+            for rank in range(2)]
+
+
 def _scalars(work_dir: Path) -> list[dict]:
     files = sorted(work_dir.glob('*/vis_data/scalars.json'))
     assert len(files) == 1, f'expected one scalars.json under {work_dir}, found {files}'
     return [json.loads(line) for line in files[0].read_text().splitlines()]
 
 
-def _ids(work_dir: Path, world: int) -> list[set[str]]:
+def _ids(work_dir: Path, world: int, iters: int = ITERS) -> list[set[str]]:
     per_rank = [[json.loads(line) for line in (work_dir / f'ids_rank{r}.jsonl').read_text().splitlines()]
                 for r in range(world)]
-    assert all(len(rows) == ITERS for rows in per_rank)
-    return [set().union(*(rows[i] for rows in per_rank)) for i in range(ITERS)]
+    assert all(len(rows) == iters for rows in per_rank)
+    return [set().union(*(rows[i] for rows in per_rank)) for i in range(iters)]
 
 
 @pytest.fixture(scope='module')
@@ -152,11 +165,12 @@ def runs(tmp_path_factory) -> dict:
     _run(('one', [sys.executable, '-m', 'csa_bench', 'train', str(config), '--work-dir', str(one)]
           + dump(one / 'dump')),
          ('two', _torchrun(2) + ['-m', 'csa_bench', 'train', str(config), '--launcher', 'pytorch',
-                                 '--work-dir', str(two)] + dump(two / 'dump')), tmp=tmp)
+                                 '--work-dir', str(two)] + dump(two / 'dump')),
+         *_slurm_tasks(config, tmp / 'slurm'), tmp=tmp)
     _run(('test', _torchrun(2) + ['-m', 'csa_bench', 'test', str(config), str(one / f'iter_{ITERS}.pth'),
                                   '--launcher', 'pytorch', '--work-dir', str(test)] + dump(test / 'dump')),
          tmp=tmp)
-    return {'one': one, 'two': two, 'test': test}
+    return {'one': one, 'two': two, 'test': test, 'slurm': tmp / 'slurm'}
 
 
 def test_global_batches_hold_the_same_samples(runs) -> None:
@@ -175,6 +189,16 @@ def test_two_processes_reach_the_one_process_losses(runs) -> None:
             assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), (a['step'], key)
     # Training moved the weights: equal losses are not equal because nothing happened.
     assert train_one[-1]['loss'] != pytest.approx(train_one[0]['loss'], rel=1e-3)
+
+
+def test_slurm_launcher_splits_the_same_global_batch(runs) -> None:
+    # Slurm sets no WORLD_SIZE before mmengine's launcher does: the batch is derived after init.
+    log = (runs['slurm'].parent / 'slurm0.log').read_text()
+    assert 'global batch 8 = 2 process(es) × 4 per process' in log
+    assert _ids(runs['slurm'], 2, iters=1) == _ids(runs['one'], 1)[:1]
+    first = [row for row in _scalars(runs['slurm']) if 'loss' in row]
+    reference = [row for row in _scalars(runs['one']) if 'loss' in row][0]
+    assert len(first) == 1 and first[0]['loss'] == pytest.approx(reference['loss'], rel=1e-5)
 
 
 def _evaluation(dump: Path) -> tuple[dict, dict]:

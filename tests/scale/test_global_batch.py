@@ -97,7 +97,8 @@ def test_nccl_without_cuda_is_a_clear_error() -> None:
 def test_train_reports_a_batch_mismatch_as_a_config_error(tmp_path) -> None:
     config = tmp_path / 'mismatch.py'
     config.write_text("global_batch_size = 6\n"
-                      "train_dataloader = dict(batch_size=4, dataset=dict(type='LPR4MDataset', data_root='nowhere'),\n"
+                      "train_dataloader = dict(batch_size=4,\n"
+                      "                        dataset=dict(type='LPR4MDataset', data_root='nowhere'),\n"
                       "                        sampler=dict(type='DefaultSampler'))\n")
     with pytest.raises(api.ConfigError, match=r'batch_size=4 × 1 process\(es\) = 4 != global_batch_size=6'):
         api.train(config, work_dir=str(tmp_path / 'wd'))
