@@ -365,7 +365,7 @@ def result_from_test(outcome: Any, *, config_path: str | os.PathLike, checkpoint
         num_params = count_parameters(cfg)
     tta = (evaluator.get('tta') if isinstance(evaluator, Mapping) else None) or cfg.get('tta') or 'none'
     rerank = evaluator.get('rerank') if isinstance(evaluator, Mapping) else None
-    return make_result(
+    record = make_result(
         outcome.metrics, protocol=protocol, dataset=dataset_name(dataset_cfg),
         split=str(dataset_cfg.get('split', 'test')), method=str(cfg.get('method_name') or
                                                                 Path(config_path).stem.split('_')[0]),
@@ -374,6 +374,10 @@ def result_from_test(outcome: Any, *, config_path: str | os.PathLike, checkpoint
         tta=str(tta), scoring=_scoring(rerank), train_data=train_data, seed=seed, checkpoint=checkpoint,
         num_params=num_params,
         train_time_s=train_time_s, test_time_s=outcome.test_time_s)
+    bad = getattr(outcome, 'bad_samples', None)
+    if bad and bad.get('count'):   # samples skipped under on_bad_sample='skip' travel with the numbers
+        record['bad_samples'] = bad
+    return record
 
 
 # ----------------------------------------------------------------------------- read / write

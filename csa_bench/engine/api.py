@@ -37,6 +37,8 @@ class TestOutcome:
     work_dir: str
     test_time_s: float
     config: Config = field(repr=False)
+    #: Samples skipped under ``on_bad_sample='skip'`` (``BadSampleReportHook``'s test report).
+    bad_samples: dict = field(default_factory=dict)
 
 
 def load_config(config: str | os.PathLike, cfg_options: dict | None = None,
@@ -130,4 +132,6 @@ def test(config: str | os.PathLike, checkpoint: str | None = None, *, work_dir: 
     start = time.perf_counter()
     metrics = runner.test()
     elapsed = time.perf_counter() - start
-    return TestOutcome(metrics=dict(metrics), work_dir=cfg.work_dir, test_time_s=elapsed, config=cfg)
+    bad = (runner.message_hub.get_info('bad_samples') or {}).get('test', {})
+    return TestOutcome(metrics=dict(metrics), work_dir=cfg.work_dir, test_time_s=elapsed, config=cfg,
+                       bad_samples=bad)

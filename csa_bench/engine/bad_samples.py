@@ -6,6 +6,12 @@ records and makes them visible: a log table every ``interval`` training iteratio
 appeared) and at the end of training / of every val or test run, the runner's message hub
 (runtime info ``bad_samples``) and ``<work_dir>/bad_samples.json`` (written atomically), which the
 result JSON of ``csa-bench test`` can carry. A run that skipped nothing writes a report saying 0.
+
+A skipped **query** still counts: during val/test the hook adds it to the metrics'
+``extra_missing`` (the ``missing_queries`` contract of ``RetrievalMetric``), so under an
+``all-gt`` protocol it is a miss in the denominator instead of silently shrinking it. A skipped
+gallery image leaves its product unreachable for the queries that name it (also a miss).
+With several ranks each rank's skips are seen by that rank only.
 """
 from __future__ import annotations
 
@@ -61,6 +67,18 @@ def format_table(split: str, report: dict, limit: int = 50) -> str:
     return '\n'.join(lines)
 
 
+def _query_index(dataset: Any) -> dict[str, dict]:
+    """``{query sample_id: {'gt_ids', 'meta'}}`` over the leaf datasets (read once a query was skipped)."""
+    index = {}
+    for leaf in leaf_datasets(dataset):
+        for i in range(len(leaf)):
+            info = leaf.get_data_info(i)
+            if info.get('role') == 'query':
+                index[info['sample_id']] = {'gt_ids': list(info.get('gt_ids', [])),
+                                            'meta': dict(info.get('meta', {}))}
+    return index
+
+
 def _read_report(path: str) -> dict:
     if not osp.isfile(path):
         return {}
@@ -92,6 +110,7 @@ class BadSampleReportHook(Hook):
         self.out_file = out_file
         self.reports: dict[str, dict] = {}
         self._last_count: dict[str, int] = {}
+        self._counted: set[str] = set()
 
     def _report(self, runner, split: str, dataset: Any, final: bool) -> None:
         report = collect_bad_samples(dataset)
@@ -116,6 +135,26 @@ class BadSampleReportHook(Hook):
 
     def after_train(self, runner) -> None:
         self._report(runner, 'train', runner.train_dataloader.dataset, final=True)
+
+    def _count_skipped_queries(self, runner, loop) -> None:
+        report = collect_bad_samples(loop.dataloader.dataset)
+        new = [s['sample_id'] for s in report['samples'] if s['sample_id'] not in self._counted]
+        if not new:
+            return
+        queries = _query_index(loop.dataloader.dataset)
+        for sample_id in new:
+            self._counted.add(sample_id)
+            if sample_id not in queries:
+                continue   # a gallery entry: its product is simply unreachable (a miss)
+            for metric in loop.evaluator.metrics:
+                if isinstance(getattr(metric, 'extra_missing', None), dict):
+                    metric.extra_missing[sample_id] = queries[sample_id]
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        self._count_skipped_queries(runner, runner.val_loop)
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        self._count_skipped_queries(runner, runner.test_loop)
 
     def after_val_epoch(self, runner, metrics: dict | None = None) -> None:
         self._report(runner, 'val', runner.val_dataloader.dataset, final=True)
