@@ -67,11 +67,9 @@ data_root = '{data}'
 global_batch_size = {global_batch}
 train_dataloader = dict(
     batch_size=None,  # derived: global_batch_size // world size
-    # mmengine looks collate functions up in its root FUNCTIONS only: a scoped name finds ours.
-    collate_fn=dict(type='csa_bench.retrieval_collate'),
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(data_root=data_root, pipeline={{{{_base_.test_pipeline}}}}))
-test_dataloader = dict(dataset=dict(data_root=data_root), collate_fn=dict(type='csa_bench.retrieval_collate'))
+test_dataloader = dict(dataset=dict(data_root=data_root))
 val_dataloader = test_dataloader
 model = dict(losses=[
     dict(type='ICLLoss', loss_weight=1.0, scale_init=4.0, learnable_scale=True, gather=True),

@@ -23,8 +23,7 @@ _base_ = ['{repo}/configs/_base_/default_runtime.py',
           '{repo}/configs/_base_/datasets/synthetic_lpr4m.py']
 data_root = '{data}'
 global_batch_size = 4
-train_dataloader = dict(batch_size=None, collate_fn=dict(type='csa_bench.retrieval_collate'),
-                        dataset=dict(data_root=data_root))
+train_dataloader = dict(batch_size=None, dataset=dict(data_root=data_root))
 test_dataloader = None
 test_evaluator = None
 val_dataloader = None
