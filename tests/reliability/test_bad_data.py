@@ -175,7 +175,8 @@ def test_training_skips_reports_and_continues(data_copy, tmp_path) -> None:
     api.train(TINY_ICL, work_dir=str(work_dir), cfg_options={
         'train_cfg.max_iters': 4, 'train_cfg.val_begin': 1000, 'train_dataloader.batch_size': 4,
         'train_dataloader.dataset.on_bad_sample': 'skip', 'default_hooks.checkpoint.interval': 4,
-        'default_hooks.bad_samples.interval': 2})
+        'default_hooks.bad_samples.interval': 2,
+        'experiment_name': f'skip_{tmp_path.name}'})   # own logger: mmengine names them by the second
     report = json.loads((work_dir / 'bad_samples.json').read_text())['train']
     assert report['count'] == 2 and report['policy'] == 'skip'
     assert {s['reason'] for s in report['samples']} == {'file not found',

@@ -100,3 +100,20 @@ def test_checkpoint_of_nonfinite_weights_is_refused(tmp_path) -> None:
 def test_invalid_action_is_rejected() -> None:
     with pytest.raises(ValueError, match="one of \\('raise', 'skip'\\)"):
         NonFiniteLossHook(action='ignore')
+
+
+def test_cli_diverging_icl_stops_naming_iteration_and_term(tmp_path, synthetic_root, monkeypatch,
+                                                           capsys) -> None:
+    """The real retriever: sigma = 1e30 overflows the ICL logits (sigma^2 * cos) to inf -> NaN loss."""
+    from csa_bench.cli import main
+
+    from .conftest import TINY_ICL
+
+    monkeypatch.setenv('CSA_DATA_ROOT', str(synthetic_root))
+    code = main(['train', TINY_ICL, '--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_iters=4',
+                 'train_dataloader.batch_size=4', 'model.losses.0.scale_init=1e30'])
+    err = capsys.readouterr().err
+    text = ' '.join(err.split())
+    assert code == 2 and 'Traceback' not in err and text.count('error:') == 1
+    assert 'error: iteration 1/4: non-finite loss (loss_icl=nan)' in text
+    assert not list(tmp_path.glob('iter_*.pth'))
