@@ -10,8 +10,9 @@ _base_ = [
 # The global batch is fixed at 96 (V2 yaml); each process takes 96 / WORLD_SIZE (torchrun sets
 # WORLD_SIZE; 4 processes x 24 is the reference layout). It must divide evenly and be even (PMD
 # chunks of 2 anchors).
-global_batch = 96
-world_size = int('{{$WORLD_SIZE:1}}')
-train_dataloader = dict(batch_size=global_batch // world_size)
+global_batch_size = 96
+# Per-process batch: derived by `csa-bench train` as global_batch_size // world size once the
+# launcher has started (torchrun or Slurm; csa_bench/engine/distributed.py).
+train_dataloader = dict(batch_size=None)
 optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # betas (0.9, 0.999) for LPR4M (method.md §8)
 default_hooks = dict(checkpoint=dict(save_last=True))  # every 2000 iterations + the final one (§8)

@@ -8,9 +8,10 @@ _base_ = [
 ]
 # Global batch 16 (the synthetic splits are small; 16 leaves >= 3 hard negatives per anchor), split
 # over WORLD_SIZE processes as in the real configs.
-global_batch = 16
-world_size = int('{{$WORLD_SIZE:1}}')
-train_dataloader = dict(batch_size=global_batch // world_size)
+global_batch_size = 16
+# Per-process batch: derived by `csa-bench train` as global_batch_size // world size once the
+# launcher has started (torchrun or Slurm; csa_bench/engine/distributed.py).
+train_dataloader = dict(batch_size=None)
 optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # the real dataset's betas (method.md §8)
 default_hooks = dict(checkpoint=dict(interval=300, save_last=True),  # one checkpoint: the final one
                      logger=dict(interval=50))

@@ -10,9 +10,10 @@ _base_ = [
 # The global batch is fixed at 96 (V2 yaml); each process takes 96 / WORLD_SIZE (torchrun sets
 # WORLD_SIZE; 4 processes x 24 is the reference layout). It must divide evenly and be even (PMD
 # chunks of 2 anchors).
-global_batch = 96
-world_size = int('{{$WORLD_SIZE:1}}')
-train_dataloader = dict(batch_size=global_batch // world_size)
+global_batch_size = 96
+# Per-process batch: derived by `csa-bench train` as global_batch_size // world size once the
+# launcher has started (torchrun or Slurm; csa_bench/engine/distributed.py).
+train_dataloader = dict(batch_size=None)
 optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # betas (0.9, 0.999) for LPR4M (method.md §8)
 # The official LPR ICL-only config uses the 'contrastive' head, whose scale (norm_s) sits in the
 # x100 lr group (method.md §4, §8); the MovingFashion ICL-only config uses the 'pretraining' head

@@ -50,9 +50,16 @@ def load_config(config: str | os.PathLike, cfg_options: dict | None = None,
     path = Path(config)
     if not path.is_file():
         raise ConfigError(f'config {path} does not exist; list them with `ls configs/*/`')
-    cfg = Config.fromfile(str(path))
+    try:
+        cfg = Config.fromfile(str(path))
+    except (SyntaxError, TypeError, KeyError, ValueError, ImportError) as err:
+        # mmengine's own messages (bad inheritance, unknown base, syntax) lack the file name.
+        raise ConfigError(f'config {path} cannot be loaded: {type(err).__name__}: {err}') from err
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except (TypeError, KeyError, ValueError) as err:
+            raise ConfigError(f'--cfg-options {cfg_options} do not apply to {path}: {err}') from err
     cfg.work_dir = work_dir or cfg.get('work_dir') or str(Path('work_dirs') / path.stem)
     cfg.setdefault('filename', str(path))
     return cfg

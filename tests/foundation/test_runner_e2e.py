@@ -10,7 +10,7 @@ from csa_bench.cli import main
 CONFIG = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-300it_synthetic-lpr4m.py'
 # A few iterations, validation at the end, a checkpoint every 2 iterations.
 SHORT = ['train_cfg.max_iters={n}', 'train_cfg.val_interval={n}', 'default_hooks.checkpoint.interval=2',
-         'train_dataloader.batch_size=8']
+         'global_batch_size=8']
 
 
 def _opts(n: int) -> list[str]:

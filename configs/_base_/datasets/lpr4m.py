@@ -5,8 +5,8 @@
 dataset_type = 'LPR4MDataset'
 data_root = '{{$CSA_DATA_ROOT:data}}/lpr4m'
 num_frames = 10  # T: 10 frames per clip (method.md §0)
-# Per-process batches: the global 96 of the V2 yaml over 2 GPUs (method.md §0); rows override
-# train_dataloader.batch_size from their schedule's global_batch / world_size.
+# Per-process batches: the global 96 of the V2 yaml over 2 GPUs (method.md §0); rows that state
+# global_batch_size get train_dataloader.batch_size derived from it and the world size.
 batch_size = 48
 test_batch_size = 64  # inference only: larger batches are fine
 num_workers = 8  # JPEG decoding of 10 frames + 1 image per sample is the bottleneck on a GPU node

@@ -2,8 +2,7 @@
 # rice_adamw-5k.py (AdamW, name-rule groups, linear warmup then cosine) at 300 iterations.
 max_iters = 300  # a tiny twin: ~1 minute on one CPU core with the tiny encoder
 warmup_iters = 30  # the official 10% warmup proportion (500 / 5000)
-global_batch = 16  # the synthetic splits are small; 16 keeps >= 3 hard negatives per anchor
-world_size = int('{{$WORLD_SIZE:1}}')  # mmengine substitutes the env var as text
+global_batch_size = 16  # the synthetic splits are small; 16 keeps >= 3 hard negatives per anchor
 optim_wrapper = dict(
     # Plain fp32: AMP is a CUDA feature and buys nothing on CPU.
     type='OptimWrapper',

@@ -1,11 +1,10 @@
 # The RICE V2 training recipe (method.md §8, official yaml e2e_pretraining_vic_vim_rec.yaml).
 max_iters = 5000  # 5,000 updates
 warmup_iters = 500  # lr factor s/500 for s < 500
-# Global batch 96 (yaml; the README's 128 disagrees, method.md §11.9). The per-GPU batch is
-# global_batch / WORLD_SIZE (torchrun sets WORLD_SIZE; 1 for a single process) and must be even
-# (PMD processes anchors in pairs). Rows set train_dataloader.batch_size from these.
-global_batch = 96
-world_size = int('{{$WORLD_SIZE:1}}')  # mmengine substitutes the env var as text
+# Global batch 96 (yaml; the README's 128 disagrees, method.md §11.9). `csa-bench train` derives the
+# per-process batch as global_batch_size // world size after the launcher starts, and checks it is
+# even (PMD processes anchors in pairs; csa_bench/engine/distributed.py).
+global_batch_size = 96
 optim_wrapper = dict(
     # fp16 autocast + dynamic GradScaler, no gradient clipping (method.md §8).
     type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic',

@@ -7,9 +7,10 @@ _base_ = ['../../_base_/datasets/lpr4m.py', '../../_base_/default_runtime.py',
           './_base_/dprnet_resnet50.py']
 max_iters = 5000
 warmup_iters = 500
-global_batch = 96
-world_size = int('{{$WORLD_SIZE:1}}')  # torchrun sets WORLD_SIZE; 4 processes x 24 is the reference
-train_dataloader = dict(batch_size=global_batch // world_size)
+global_batch_size = 96
+# Per-process batch: derived by `csa-bench train` as global_batch_size // world size once the
+# launcher has started (torchrun or Slurm; csa_bench/engine/distributed.py).
+train_dataloader = dict(batch_size=None)
 optim_wrapper = dict(
     type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=1e-4),
