@@ -68,7 +68,9 @@ class NonFiniteLossHook(Hook):
       ``max_consecutive_skips`` in a row raise, since training has then diverged. With
       ``AmpOptimWrapper`` the loss passes through unchanged: its GradScaler already skips a step
       whose gradients are non-finite (and lowers the scale). ``skip`` is single-process only: under
-      DDP a rank that skips the backward would desynchronise the gradient all-reduce.
+      DDP a rank that skips the backward would desynchronise the gradient all-reduce. With
+      ``raise`` under DDP, a rank whose own loss is finite keeps going until its next collective
+      fails (ICL/PMD with ``gather=True`` see the same global batch, so their losses agree).
 
     Args:
         action: ``'raise'`` or ``'skip'``.
