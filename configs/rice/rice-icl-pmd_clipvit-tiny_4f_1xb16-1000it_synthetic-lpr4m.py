@@ -1,9 +1,9 @@
 # RICE ablation row: ICL + PMD, CPU-sized twin on the synthetic LPR4M benchmark: tiny CLIP-geometry ViT
-# (random init), 4 frames of 64 px, 300 iterations, plain fp32 AdamW (see the schedule for the lr).
+# (random init), 4 frames of 64 px, 1,000 iterations, plain fp32 AdamW (see the schedule for the lr).
 _base_ = [
     '../_base_/models/rice-icl-pmd_clipvit-tiny.py',
     '../_base_/datasets/synthetic_lpr4m.py',
-    '../_base_/schedules/rice_adamw-300it_cpu.py',
+    '../_base_/schedules/rice_adamw-1000it_cpu.py',
     '../_base_/default_runtime.py',
 ]
 # Global batch 16 (the synthetic splits are small; 16 leaves >= 3 hard negatives per anchor), split
@@ -13,5 +13,5 @@ global_batch_size = 16
 # launcher has started (torchrun or Slurm; csa_bench/engine/distributed.py).
 train_dataloader = dict(batch_size=None)
 optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # the real dataset's betas (method.md §8)
-default_hooks = dict(checkpoint=dict(interval=300, save_last=True),  # one checkpoint: the final one
+default_hooks = dict(checkpoint=dict(interval=500, save_last=True),  # halfway (resumable) + final
                      logger=dict(interval=50))

@@ -31,7 +31,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 #: The tiny synthetic RICE (ICL + PMD) config; any training config works.
-DEFAULT_CONFIG = 'configs/rice/rice-icl-pmd_clipvit-tiny_4f_1xb16-300it_synthetic-lpr4m.py'
+DEFAULT_CONFIG = 'configs/rice/rice-icl-pmd_clipvit-tiny_4f_1xb16-1000it_synthetic-lpr4m.py'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from rice_helpers import token_batch
+from .rice_helpers import token_batch
 
 import plugins  # noqa: F401  (registers the plugins at collection time, for the parametrization)
 from csa_bench.registry import MODELS

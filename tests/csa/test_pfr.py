@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from rice_helpers import token_batch
+from .rice_helpers import token_batch
 
 from csa_bench.registry import MODELS
 

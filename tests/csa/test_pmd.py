@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from csa_bench.registry import MODELS
 from plugins.csa.pmd import mine_hard_negatives
 
-from rice_helpers import token_batch
+from .rice_helpers import token_batch
 
 
 def test_miner_puts_positive_first_and_never_among_negatives() -> None:

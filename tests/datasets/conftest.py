@@ -1,13 +1,11 @@
 """Fixture trees shared by the dataset tests (written into tmp_path; nothing downloads)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import dataset_fixtures as fixtures  # noqa: E402
+from . import dataset_fixtures as fixtures
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import dataset_fixtures as fx
+from . import dataset_fixtures as fx
 import pytest
 
 from csa_bench.cli import main

@@ -5,7 +5,7 @@ import copy
 from pathlib import Path
 
 import cv2
-import dataset_fixtures as fx
+from . import dataset_fixtures as fx
 import numpy as np
 import pytest
 import torch

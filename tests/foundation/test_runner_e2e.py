@@ -7,7 +7,7 @@ import torch
 
 from csa_bench.cli import main
 
-CONFIG = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-300it_synthetic-lpr4m.py'
+CONFIG = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-1000it_synthetic-lpr4m.py'
 # A few iterations, validation at the end, a checkpoint every 2 iterations.
 SHORT = ['train_cfg.max_iters={n}', 'train_cfg.val_interval={n}', 'default_hooks.checkpoint.interval=2',
          'global_batch_size=8']

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-TINY_ICL = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-300it_synthetic-lpr4m.py'
+TINY_ICL = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-1000it_synthetic-lpr4m.py'
 
 
 @pytest.fixture(scope='session')

@@ -18,7 +18,7 @@ from csa_bench.registry import DATASETS
 
 from .conftest import TINY_ICL
 
-TINY_MF = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-300it_synthetic-movingfashion.py'
+TINY_MF = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-1000it_synthetic-movingfashion.py'
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,7 @@ from csa_bench.cli import main
 from csa_bench.engine import api
 from csa_bench.engine.validation import accepted_params, config_problems, type_matches
 
-TINY = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-300it_synthetic-lpr4m.py'
+TINY = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-1000it_synthetic-lpr4m.py'
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ data_root = '{{$CSA_DATA_ROOT:data}}/synthetic-lpr4m'
 num_frames = 4  # T: the generated clips hold 7-14 frames; 4 keep a CPU step around a second
 image_size = 64  # crop side: small encoders train at 64 px on CPU
 resize = 72  # 64 * 8/7 (the real 256/224 ratio)
-batch_size = 16  # matches the CPU schedules' global batch (rice_adamw-300it_cpu.py)
+batch_size = 16  # matches the CPU schedules' global batch (rice_adamw-1000it_cpu.py)
 test_batch_size = 32
 num_workers = 0  # 96-px JPEGs decode in well under a millisecond; worker processes cost more
 

@@ -28,6 +28,9 @@ from .world import hex_id, make_plan, make_shops
 VIDEO_FPS = 2
 #: Share of each shop's products held out for the test split.
 TEST_SHARE = 0.3
+#: MovingFashion has about one video per product (LPR4M: ~12 clips per image), so it needs more
+#: shops than the LPR4M benchmark of the same size for a usable train set and test gallery.
+SHOP_SCALE = 2
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int = VIDEO_FPS) -> None:
@@ -52,7 +55,7 @@ def write_movingfashion(out: Path, seed: int, size: str) -> dict:
     image = cfg['image']
     # MF videos are longer than LPR4M's 1 fps clips: written at 2 fps, 1 fps decoding halves them.
     frames_range = (2 * cfg['frames'][0], 2 * cfg['frames'][1])
-    shops = make_shops(rng, cfg['shops'], cfg['products'])
+    shops = make_shops(rng, cfg['shops'] * SHOP_SCALE, cfg['products'])
     splits: dict[str, dict] = {'train': {}, 'test': {}}
     videos = 0
     for shop in shops:
