@@ -27,7 +27,8 @@ Packed sample (the ``PackRetrievalInputs`` output consumed by the data preproces
 
     inputs        {'video': uint8 (T, C, H, W), 'frame_mask': bool (T,)} for clips and/or
                   {'image': uint8 (C, H, W)} for shop images
-    data_samples  the raw sample minus paths and pixels (role, ids, texts, meta)
+    data_samples  the raw sample minus pixels (role, ids, texts, meta, and the media paths, which
+                  evaluation dumps keep so that ``csa-bench show`` can draw the real frames)
 """
 from __future__ import annotations
 
@@ -53,9 +54,9 @@ SAMPLE_DEFAULTS: dict[str, object] = {
     'meta': {},
 }
 
-#: Keys that carry pixels or paths and are dropped from ``data_samples`` when packing.
-PIXEL_KEYS = ('frame_paths', 'video_path', 'img_path', 'video', 'frame_mask', 'image', 'img',
-              'imgs', 'frame_inds', 'frames')
+#: Keys that carry pixels and are dropped from ``data_samples`` when packing. Paths are kept: they
+#: are small, and the metric's dumps need them for qualitative figures.
+PIXEL_KEYS = ('video', 'frame_mask', 'image', 'img', 'imgs', 'frame_inds', 'frames')
 
 
 def make_sample(**fields: object) -> dict:
@@ -83,5 +84,5 @@ def make_sample(**fields: object) -> dict:
 
 
 def meta_of(sample: dict) -> dict:
-    """The packed ``data_samples`` dict of a sample: everything but pixels and paths."""
+    """The packed ``data_samples`` dict of a sample: everything but pixels."""
     return {k: v for k, v in sample.items() if k not in PIXEL_KEYS}

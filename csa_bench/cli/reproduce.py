@@ -16,6 +16,10 @@ Rules (documented here, relied on by ``make demo``):
   everything from scratch. Training resumes from the work dir's last checkpoint only when the work
   dir was started by the same config hash (``<work dir>/csa_bench_config_hash``).
 - A failing run is reported and counted; the others still run; the exit status is then 1.
+- ``--jobs N`` runs N jobs at once in worker processes with ``--threads`` torch threads each (the
+  2-core demo: 2 jobs x 1 thread; tiny models gain little from intra-op threads, and two processes
+  overlap data loading with compute). Validation during training is skipped (``val_interval`` past
+  the last iteration): every run is tested right after training, on the split val would use.
 """
 from __future__ import annotations
 
@@ -58,6 +62,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--leaderboard-out', default='leaderboard/LEADERBOARD.md')
     parser.add_argument('--no-leaderboard', action='store_true', help='do not regenerate the leaderboard')
     parser.add_argument('--force', action='store_true', help='re-run even the runs whose result matches')
+    parser.add_argument('--jobs', type=int, default=1, help='runs at once, each in its own process')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch threads per job (default: 1 when --jobs > 1, else torch\'s default)')
     parser.add_argument('--dry-run', action='store_true',
                         help='list the runs and whether each would be skipped')
     return parser
@@ -79,6 +86,7 @@ class Run:
     reason: str = ''
     train_s: float | None = None
     test_s: float | None = None
+    wall_s: float = 0.0
     first_metric: str = ''
 
 
@@ -153,7 +161,9 @@ def _execute(run: Run) -> dict:
         resume = not run.fresh and marker.is_file() and marker.read_text().strip() == run.config_hash
         run.work_dir.mkdir(parents=True, exist_ok=True)
         marker.write_text(run.config_hash + '\n')
-        trained = api.train(run.config, work_dir=str(run.work_dir), cfg_options=cfg_options,
+        # No validation inside training: the run is tested right below (same split for synthetic).
+        train_options = dict(cfg_options or {}, **{'train_cfg.val_interval': 10**9})
+        trained = api.train(run.config, work_dir=str(run.work_dir), cfg_options=train_options,
                             resume='auto' if resume else False, seed=run.seed)
         if not trained.checkpoint:
             raise RuntimeError(f'training {run.config} saved no checkpoint in {run.work_dir} '
@@ -173,6 +183,54 @@ def _execute(run: Run) -> dict:
     return record
 
 
+def _execute_in_worker(run: Run, threads: int | None) -> Run:
+    """Worker-process entry: run one job, return the updated ``Run`` (the record is on disk)."""
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+    _attempt(run)
+    return run
+
+
+def _attempt(job: Run) -> None:
+    """Execute one job; a failure is recorded on the job (status, reason, traceback file)."""
+    start = time.perf_counter()
+    try:
+        _execute(job)
+        job.status = 'done'
+    except Exception as err:   # noqa: BLE001  (one broken config must not stop the suite; counted)
+        job.status, job.reason = 'failed', f'{type(err).__name__}: {" ".join(str(err).split())}'
+        job.work_dir.mkdir(parents=True, exist_ok=True)
+        trace = job.work_dir / 'reproduce_error.txt'
+        trace.write_text(traceback.format_exc())
+        job.reason += f' (traceback: {trace})'
+    job.wall_s = time.perf_counter() - start
+
+
+def _jobs(todo: list[Run], jobs: int, threads: int | None):
+    """Yield each job once it has finished: in order in-process, or as completed from a pool."""
+    if jobs <= 1:
+        if threads:
+            import torch
+            torch.set_num_threads(threads)
+        for job in todo:
+            _attempt(job)
+            yield job
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # fork: workers inherit the imported plugins and registries (nothing has touched CUDA here).
+    context = multiprocessing.get_context('fork')
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(_execute_in_worker, job, threads or 1) for job in todo]
+        for future in as_completed(futures):
+            done = future.result()
+            original = todo[futures.index(future)]
+            original.__dict__.update(done.__dict__)
+            yield original
+
+
 def _summary(runs: list[Run]) -> Table:
     table = Table(title='reproduce (full notes in the per-run lines above)')
     widths = {'config': (20, 45), 'seed': (4, 4), 'status': (7, 7), 'train s': (7, 7), 'test s': (6, 6),
@@ -190,6 +248,8 @@ def _summary(runs: list[Run]) -> Table:
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
+    if args.jobs < 1:
+        raise CliError(f'--jobs must be >= 1, got {args.jobs}')
     if args.seeds < 1:
         raise CliError(f'--seeds must be >= 1, got {args.seeds}')
     configs = suite_configs(args.suite, args.dataset, args.configs)
@@ -210,25 +270,15 @@ def run(args: argparse.Namespace) -> int:
     durations: list[float] = []
     columns = (TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task('reproduce', total=len(todo))
-        for index, job in enumerate(todo, start=1):
-            progress.update(task, description=f'[{index}/{len(todo)}] {job.config.stem} seed {job.seed}')
-            start = time.perf_counter()
-            try:
-                _execute(job)
-                job.status = 'done'
-            except Exception as err:   # noqa: BLE001  (one broken config must not stop the suite; counted)
-                job.status, job.reason = 'failed', f'{type(err).__name__}: {" ".join(str(err).split())}'
-                job.work_dir.mkdir(parents=True, exist_ok=True)
-                trace = job.work_dir / 'reproduce_error.txt'
-                trace.write_text(traceback.format_exc())
-                job.reason += f' (traceback: {trace})'
-            durations.append(time.perf_counter() - start)
+        task = progress.add_task(f'reproduce ({args.jobs} job(s) at once)', total=len(todo))
+        for index, job in enumerate(_jobs(todo, args.jobs, args.threads), start=1):
+            durations.append(job.wall_s)
             left = len(todo) - index
-            eta = f'; about {left * sum(durations) / len(durations):.0f} s left' if left else ''
+            eta = (f'; about {left * sum(durations) / len(durations) / max(args.jobs, 1):.0f} s left'
+                   if left else '')
             colour = 'green' if job.status == 'done' else 'red'
             progress.console.print(
-                f'[{colour}]{job.status}[/] {job.config.stem} seed {job.seed} in {durations[-1]:.1f} s '
+                f'[{colour}]{job.status}[/] {job.config.stem} seed {job.seed} in {job.wall_s:.1f} s '
                 f'(train {job.train_s or 0:.1f} s, test {job.test_s or 0:.1f} s) {job.first_metric}{eta}'
                 + (f'\n  {job.reason}' if job.reason else ''), highlight=False)
             progress.advance(task)

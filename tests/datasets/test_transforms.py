@@ -131,7 +131,7 @@ def test_pack_pads_and_masks() -> None:
     assert video.dtype == torch.uint8 and video.shape == (5, 3, 8,
                                                           6) and out['inputs']['image'].shape == (3, 8, 6)
     assert mask.tolist() == [True, True, True, False, False] and video[3:].sum() == 0
-    assert out['data_samples'] == {'role': 'pair', 'sample_id': 's', 'meta': {}}
+    assert out['data_samples'] == {'role': 'pair', 'sample_id': 's', 'meta': {}, 'frame_paths': ['a']}
 
 
 def test_truncated_images_are_detected(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import write_run
+from .conftest import write_run
 
 import leaderboard
 from csa_bench.cli import main
