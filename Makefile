@@ -23,7 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 demo: setup
 	$(PY) -m csa_bench data synth --format lpr4m --size small --out $(CSA_DATA_ROOT)/synthetic-lpr4m
 	$(PY) -m csa_bench data synth --format movingfashion --size small --out $(CSA_DATA_ROOT)/synthetic-movingfashion
-	$(PY) -m csa_bench reproduce --suite all --dataset synthetic
+	$(PY) -m csa_bench reproduce --suite all --dataset synthetic --jobs 2 --force
 
 # The whole test suite; benchmarks are excluded by marker (run them with `make bench`).
 test: setup
