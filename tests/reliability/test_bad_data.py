@@ -173,7 +173,7 @@ def test_training_skips_reports_and_continues(data_copy, tmp_path) -> None:
     work_dir = tmp_path / 'work'
     # 4 iterations x 4 = one shuffled pass over the 16 training clips: both bad samples are met.
     api.train(TINY_ICL, work_dir=str(work_dir), cfg_options={
-        'train_cfg.max_iters': 4, 'train_cfg.val_begin': 1000, 'train_dataloader.batch_size': 4,
+        'train_cfg.max_iters': 4, 'train_cfg.val_begin': 1000, 'global_batch_size': 4,
         'train_dataloader.dataset.on_bad_sample': 'skip', 'default_hooks.checkpoint.interval': 4,
         'default_hooks.bad_samples.interval': 2,
         'experiment_name': f'skip_{tmp_path.name}'})   # own logger: mmengine names them by the second
@@ -189,7 +189,7 @@ def test_training_skips_reports_and_continues(data_copy, tmp_path) -> None:
 def test_training_raises_by_default_as_one_cli_line(data_copy, tmp_path, capsys) -> None:
     _, _, _, path, _ = _inject('missing-shop-image')
     code = main(['train', TINY_ICL, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
-                 'train_cfg.max_iters=4', 'train_cfg.val_begin=1000', 'train_dataloader.batch_size=4'])
+                 'train_cfg.max_iters=4', 'train_cfg.val_begin=1000', 'global_batch_size=4'])
     err = capsys.readouterr().err
     text = ' '.join(err.split())
     assert code == 2 and 'Traceback' not in err and text.count('error:') == 1

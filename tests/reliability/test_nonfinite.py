@@ -111,7 +111,7 @@ def test_cli_diverging_icl_stops_naming_iteration_and_term(tmp_path, synthetic_r
 
     monkeypatch.setenv('CSA_DATA_ROOT', str(synthetic_root))
     code = main(['train', TINY_ICL, '--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_iters=4',
-                 'train_dataloader.batch_size=4', 'model.losses.0.scale_init=1e30'])
+                 'global_batch_size=4', 'model.losses.0.scale_init=1e30'])
     err = capsys.readouterr().err
     text = ' '.join(err.split())
     assert code == 2 and 'Traceback' not in err and text.count('error:') == 1

@@ -22,7 +22,7 @@ from .toy import assert_same_weights, state_dict
 pytestmark = pytest.mark.slow
 OPTIONS = ['train_cfg.max_iters=8', 'train_cfg.val_begin=1000',   # no validation: weights only
            'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=1',
-           'train_dataloader.num_workers=2', 'train_dataloader.batch_size=4']
+           'train_dataloader.num_workers=2', 'global_batch_size=4']
 
 
 def _env(data_root: Path) -> dict:
