@@ -184,11 +184,29 @@ def _execute(run: Run) -> dict:
 
 
 def _execute_in_worker(run: Run, threads: int | None) -> Run:
-    """Worker-process entry: run one job, return the updated ``Run`` (the record is on disk)."""
+    """Worker-process entry: run one job, return the updated ``Run`` (the record is on disk).
+
+    The job's console output (mmengine's config dump and training log) goes to
+    ``<work dir>/reproduce.log``; the work dir's own timestamped log has the same lines. The main
+    process prints one line per finished run, so parallel jobs never interleave on the terminal.
+    """
+    import os
+    import sys
+
     if threads:
         import torch
         torch.set_num_threads(threads)
-    _attempt(run)
+    run.work_dir.mkdir(parents=True, exist_ok=True)
+    saved = [os.dup(1), os.dup(2)]
+    with open(run.work_dir / 'reproduce.log', 'ab') as log:
+        sys.stdout.flush(), sys.stderr.flush()
+        os.dup2(log.fileno(), 1), os.dup2(log.fileno(), 2)
+        try:
+            _attempt(run)
+        finally:
+            sys.stdout.flush(), sys.stderr.flush()
+            os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+            os.close(saved[0]), os.close(saved[1])
     return run
 
 

@@ -186,3 +186,24 @@ def test_real_tiny_reproduce_end_to_end(tmp_path: Path, repo_root: Path, monkeyp
     assert f'`{configs[0].stem}`' in (tmp_path / 'board' / 'LEADERBOARD.md').read_text()
     before = result.read_bytes()
     assert main(argv) == 0 and result.read_bytes() == before   # resumed: nothing re-run
+
+
+def test_parallel_jobs_write_the_same_results(tree: Path, calls: list, capsys) -> None:
+    """--jobs 2: worker processes (fork: the fake api is inherited) run every job once; each job's
+    console output goes to its work dir, and the results equal a sequential run's."""
+    assert main(_argv(tree, '--seeds', '2', '--jobs', '2')) == 0
+    results = sorted(p.relative_to(tree / 'results') for p in (tree / 'results').rglob('seed*.json'))
+    assert [str(p) for p in results] == [
+        f'{stem}/seed{s}.json' for stem in ('clip-zs_tiny_synthetic-lpr4m', 'rice-icl_tiny_synthetic-lpr4m',
+                                            'rice-pmd_tiny_synthetic-lpr4m') for s in (42, 43)]
+    assert all((tree / 'work' / p.parent / p.stem / 'reproduce.log').is_file() for p in results)
+    parallel = {str(p): json.loads((tree / 'results' / p).read_text())['metrics'] for p in results}
+    assert '6 to run' in capsys.readouterr().out
+    assert main(_argv(tree, '--seeds', '2', '--jobs', '1', '--force')) == 0
+    sequential = {str(p): json.loads((tree / 'results' / p).read_text())['metrics'] for p in results}
+    assert parallel == sequential
+
+
+def test_jobs_must_be_positive(tree: Path, capsys) -> None:
+    assert main(_argv(tree, '--jobs', '0')) == 2
+    assert '--jobs must be >= 1' in capsys.readouterr().err
