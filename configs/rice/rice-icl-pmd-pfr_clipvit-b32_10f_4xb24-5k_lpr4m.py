@@ -16,3 +16,4 @@ global_batch_size = 96
 train_dataloader = dict(batch_size=None)
 optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # betas (0.9, 0.999) for LPR4M (method.md §8)
 default_hooks = dict(checkpoint=dict(save_last=True))  # every 2000 iterations + the final one (§8)
+method_name = 'RICE'  # the leaderboard's method column

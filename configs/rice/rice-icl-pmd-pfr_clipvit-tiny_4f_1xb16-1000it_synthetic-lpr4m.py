@@ -15,3 +15,4 @@ train_dataloader = dict(batch_size=None)
 optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # the real dataset's betas (method.md §8)
 default_hooks = dict(checkpoint=dict(interval=500, save_last=True),  # halfway (resumable) + final
                      logger=dict(interval=50))
+method_name = 'RICE'  # the leaderboard's method column

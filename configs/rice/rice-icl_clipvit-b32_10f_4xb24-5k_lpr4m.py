@@ -20,3 +20,4 @@ optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # betas (0.9, 0.999) f
 # (scale at the encoder's 1e-6), as do the two other rows.
 optim_wrapper = dict(paramwise_cfg=dict(lr_mult_keys=['decoder.', 'attn_head.', 'logit_scale']))
 default_hooks = dict(checkpoint=dict(save_last=True))  # every 2000 iterations + the final one (§8)
+method_name = 'RICE'  # the leaderboard's method column

@@ -6,6 +6,7 @@ compared, and nothing is written).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
 
@@ -25,11 +26,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--reported', default=None,
                         help='reported-rows YAML (default: leaderboard/reported.yaml; "none" for none)')
     parser.add_argument('--no-figures', action='store_true', help='write the markdown only')
+    parser.add_argument('--readme', default=None,
+                        help='README whose generated leaderboard block is kept in sync (default: '
+                        'README.md when --out is the default leaderboard; "none": skip)')
     return parser
 
 
 def generate(results: str, out: str, *, check: bool = False, reported: str | None = None,
-             figures: bool = True, console: Console | None = None) -> int:
+             figures: bool = True, console: Console | None = None, readme: str | None = None) -> int:
     """Build the leaderboard; write it, or with ``check`` compare it. Returns the exit code."""
     import leaderboard
 
@@ -45,6 +49,16 @@ def generate(results: str, out: str, *, check: bool = False, reported: str | Non
         raise CliError(f'{len(err.errors)} invalid or conflicting input(s); first: {err.errors[0]}') from err
     counts = (f'{board.n_files} result file(s), {board.n_reported} reported row(s), '
               f'{len(board.tables)} table(s)')
+    if readme and Path(readme).is_file():
+        import os
+
+        from leaderboard.readme import readme_block, sync
+
+        link = os.path.relpath(out, Path(readme).parent)
+        stale = sync(readme, readme_block(board.tables, link), check=check)
+        if stale:
+            console.print(f'[red]stale:[/] {stale}', highlight=False)
+            return 1
     if check:
         reason = leaderboard.check(board, out)
         if reason:
@@ -59,4 +73,13 @@ def generate(results: str, out: str, *, check: bool = False, reported: str | Non
 
 def run(args: argparse.Namespace) -> int:
     return generate(args.results, args.out, check=args.check, reported=args.reported,
-                    figures=not args.no_figures)
+                    figures=not args.no_figures, readme=readme_for(args.out, args.readme))
+
+
+def readme_for(out: str, readme: str | None) -> str | None:
+    """The README to sync: the explicit one, else README.md only for the default leaderboard file."""
+    from leaderboard import DEFAULT_OUT
+
+    if readme is not None:
+        return None if readme.lower() == 'none' else readme
+    return 'README.md' if Path(out) == DEFAULT_OUT else None

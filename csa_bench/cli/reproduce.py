@@ -305,8 +305,9 @@ def run(args: argparse.Namespace) -> int:
     failed = [r for r in runs if r.status == 'failed']
     code = 1 if failed else 0
     if not args.no_leaderboard:
-        from .leaderboard import generate
-        code = max(code, generate(args.results, args.leaderboard_out, console=console))
+        from .leaderboard import generate, readme_for
+        code = max(code, generate(args.results, args.leaderboard_out, console=console,
+                                  readme=readme_for(args.leaderboard_out, None)))
     if failed:
         console.print(f'[red]{len(failed)} of {len(runs)} run(s) failed[/]; see the notes above',
                       highlight=False)

@@ -28,3 +28,4 @@ default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2000, save_last=Tr
 # learn nothing: batch-hard triplet only (product-id CE is optional and off by default,
 # baselines.md §4).
 model = dict(losses=[dict(type='BatchHardTripletLoss', margin=0.3, mode='cross')])
+method_name = 'DPRNet-lite'  # the leaderboard's method column

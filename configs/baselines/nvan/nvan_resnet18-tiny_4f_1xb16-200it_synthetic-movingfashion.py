@@ -25,3 +25,4 @@ default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters, save_la
 # learn nothing: batch-hard triplet only (product-id CE is optional and off by default,
 # baselines.md §4).
 model = dict(losses=[dict(type='BatchHardTripletLoss', margin=0.3, mode='joint')])
+method_name = 'NVAN-lite'  # the leaderboard's method column

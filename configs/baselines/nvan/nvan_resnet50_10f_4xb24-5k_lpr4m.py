@@ -29,3 +29,4 @@ model = dict(losses=[
     dict(type='BatchHardTripletLoss', margin=0.3, mode='joint'),
     dict(type='CategoryCELoss', num_classes=num_categories, in_dim=512, loss_weight=1.0, scale=16.0),
 ])
+method_name = 'NVAN-lite'  # the leaderboard's method column

@@ -22,3 +22,4 @@ default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters, save_la
 custom_hooks = [dict(type='PairwiseScorerHook')]
 val_evaluator = dict(type='RetrievalMetric', protocol='movingfashion-csa', rerank=dict(mode='exhaustive', alpha=1.0))
 test_evaluator = val_evaluator
+method_name = 'SEAM-lite'  # the leaderboard's method column

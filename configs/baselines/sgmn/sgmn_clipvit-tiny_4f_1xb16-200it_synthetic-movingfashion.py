@@ -23,3 +23,4 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters, save_last=True),
                      logger=dict(interval=50))
+method_name = 'SGMN-lite (as released)'  # the leaderboard's method column

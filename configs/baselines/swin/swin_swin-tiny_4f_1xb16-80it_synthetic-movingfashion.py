@@ -21,3 +21,4 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters, save_last=True),  # the final one
                      logger=dict(interval=20))
+method_name = 'Swin'  # the leaderboard's method column

@@ -24,3 +24,4 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=ma
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2000, save_last=True))
+method_name = 'TimeSformer-lite'  # the leaderboard's method column

@@ -3,7 +3,7 @@
 # $CSA_PRETRAINED (default ./pretrained). Nothing is downloaded; a missing file is an error.
 zero_shot = True  # evaluated with `csa-bench test CONFIG`, no checkpoint, never trained
 weights_label = 'openai'
-method_label = 'CLIP zero-shot meanP (OpenAI ViT-B/32)'
+method_name = 'CLIP zero-shot meanP (OpenAI ViT-B/32)'
 model = dict(
     type='ZeroShotRetriever',
     data_preprocessor=dict(type='RetrievalDataPreprocessor'),  # CLIP mean/std (method.md §1)

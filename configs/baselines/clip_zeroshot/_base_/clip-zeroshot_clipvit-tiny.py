@@ -3,7 +3,7 @@
 # encoder is random: the leaderboard row is labelled random-init (a floor, not CLIP).
 zero_shot = True  # evaluated with `csa-bench test CONFIG`, no checkpoint, never trained
 weights_label = 'random-init'
-method_label = 'CLIP zero-shot meanP (random-init)'
+method_name = 'CLIP zero-shot meanP (random-init)'
 model = dict(
     type='ZeroShotRetriever',
     data_preprocessor=dict(type='RetrievalDataPreprocessor'),  # CLIP mean/std (method.md §1)
