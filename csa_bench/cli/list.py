@@ -24,13 +24,12 @@ def registered_names(registry) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from csa_bench.plugin_loader import load_plugins
-    from csa_bench.registry import ALL_REGISTRIES
-
     import csa_bench.datasets  # noqa: F401  (core components register on import)
     import csa_bench.engine  # noqa: F401
     import csa_bench.evaluation  # noqa: F401
     import csa_bench.models  # noqa: F401
+    from csa_bench.plugin_loader import load_plugins
+    from csa_bench.registry import ALL_REGISTRIES
     load_plugins()
     if args.registry is not None and args.registry not in ALL_REGISTRIES:
         raise CliError(f'unknown registry {args.registry!r}; choose from {", ".join(ALL_REGISTRIES)}')

@@ -151,7 +151,8 @@ class VideoShopRetriever(BaseModel):
         """
         clips = images = None
         if 'frame_tokens' in batch:
-            clips = [{'tokens': tok, 'frame_mask': m} for tok, m in zip(batch['frame_tokens'], batch['frame_mask'])]
+            clips = [{'tokens': tok, 'frame_mask': m}
+                     for tok, m in zip(batch['frame_tokens'], batch['frame_mask'], strict=True)]
         if 'image_tokens' in batch:
             images = [{'tokens': tok} for tok in batch['image_tokens']]
         return clips, images

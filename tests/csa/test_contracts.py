@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from .rice_helpers import token_batch
 
 import plugins  # noqa: F401  (registers the plugins at collection time, for the parametrization)
 from csa_bench.registry import MODELS
+
+from .rice_helpers import token_batch
 
 OWNED_MODULES = ('plugins.csa', 'plugins.encoders', 'plugins.pooling')
 #: How to build each owned plugin at test size; a newly registered plugin must be added here.

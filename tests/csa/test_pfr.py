@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from .rice_helpers import token_batch
 
 from csa_bench.registry import MODELS
+
+from .rice_helpers import token_batch
 
 
 def _pmd(heads: int = 4):

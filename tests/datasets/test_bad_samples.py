@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import dataset_fixtures as fx
 import pytest
 import torch
 
 from csa_bench.datasets import BadSampleError, RetrievalDataset, retrieval_collate
+
+from . import dataset_fixtures as fx
 
 PIPELINE = [dict(type='SampleFrames', num_frames=4, test_mode=True), dict(type='LoadFrames'),
             dict(type='LoadShopImage'), dict(type='PackRetrievalInputs')]

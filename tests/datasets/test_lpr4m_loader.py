@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import dataset_fixtures as fx
 import pytest
 
 from csa_bench.datasets.parsing import AnnotationError
+
+from . import dataset_fixtures as fx
 
 
 def _lpr(root: Path, split: str, **kwargs):

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import dataset_fixtures as fx
 import pytest
 
 from csa_bench.cli import main
 from csa_bench.registry import DATA_TOOLS
+
+from . import dataset_fixtures as fx
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,6 @@ import copy
 from pathlib import Path
 
 import cv2
-from . import dataset_fixtures as fx
 import numpy as np
 import pytest
 import torch
@@ -13,6 +12,8 @@ import torch
 from csa_bench.datasets.media import MediaError, read_image, verify_image_bytes
 from csa_bench.datasets.transforms import SampleFrames, tail_cut_length, uniform_indices
 from csa_bench.registry import TRANSFORMS
+
+from . import dataset_fixtures as fx
 
 
 def _frames(tmp: Path, n: int = 12) -> list[str]:

@@ -1,6 +1,8 @@
 """The torch>=2.6 resume fix: mmengine's local loader must read full checkpoints, and name corrupt ones."""
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -19,7 +21,7 @@ def test_plain_torch_load_refuses_full_checkpoint(tmp_path) -> None:
     """Documents why the shim exists (if torch changes its default, this test tells us)."""
     path = tmp_path / 'iter_7.pth'
     torch.save(_full_checkpoint(), path)
-    with pytest.raises(Exception):
+    with pytest.raises(pickle.UnpicklingError, match='weights_only'):
         torch.load(path)
 
 

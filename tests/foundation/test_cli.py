@@ -43,16 +43,15 @@ def test_missing_checkpoint_is_one_line(capsys, repo_root, tmp_path) -> None:
     assert 'iter_9.pth does not exist' in capsys.readouterr().err
 
 
-def test_unknown_plugin_name_is_one_line(capsys, tmp_path) -> None:
+def test_unknown_plugin_name_is_one_line(capsys, tmp_path, repo_root) -> None:
     config = tmp_path / 'bad.py'
+    runtime = repo_root / 'configs/_base_/default_runtime.py'
     config.write_text(
-        "_base_ = ['%s']\n"
+        f"_base_ = ['{runtime}']\n"
         "model = dict(type='NoSuchRetriever')\n"
         "train_dataloader = dict(batch_size=1, dataset=dict(type='NoSuchDataset'), sampler=dict(type='DefaultSampler'))\n"
         "train_cfg = dict(type='IterBasedTrainLoop', max_iters=1)\n"
-        "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n"
-        % (str((pytest.importorskip('pathlib').Path(__file__).resolve().parents[2]
-                / 'configs/_base_/default_runtime.py')),))
+        "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n")
     code = main(['train', str(config), '--work-dir', str(tmp_path / 'wd')])
     err = capsys.readouterr().err
     assert code == 2

@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from .conftest import write_run
 
 import leaderboard
 from csa_bench.cli import main
 from leaderboard import LeaderboardError
+
+from .conftest import write_run
 
 REPORTED = Path(leaderboard.__file__).parent / 'reported.yaml'
 
