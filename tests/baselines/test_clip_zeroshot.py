@@ -31,7 +31,7 @@ def test_every_config_is_zero_shot_and_labelled() -> None:
         assert cfg.zero_shot is True, path
         encoder = cfg.model.encoder
         assert (encoder.pretrained is None) == (cfg.weights_label == 'random-init'), path
-        assert cfg.weights_label in cfg.method_label or cfg.weights_label == 'openai', path
+        assert cfg.weights_label in cfg.method_name or cfg.weights_label == 'openai', path
 
 
 def test_predict_is_normalise_then_mean(model) -> None:

@@ -6,6 +6,7 @@ dropout is disabled so both runs are deterministic.
 """
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import torch
@@ -49,9 +50,17 @@ def _run(model: torch.nn.Module, inputs: dict, samples: list[dict]) -> tuple[dic
     return {k: v.detach() for k, v in losses.items()}, grads
 
 
-def _worker(rank: int, world: int, init_file: str, out_file: str) -> None:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _worker(rank: int, world: int, port: int, out_file: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
+    # TCP store on loopback: a file:// store's teardown raced between ranks (rank 1 aborted in
+    # destroy_process_group, 'terminate called without an active exception').
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
     try:
         model, inputs, samples = _setup()
         b = G // world
@@ -64,6 +73,7 @@ def _worker(rank: int, world: int, init_file: str, out_file: str) -> None:
             tensor /= world
         if rank == 0:
             torch.save({'losses': losses, 'grads': grads}, out_file)
+        dist.barrier()  # no rank tears the group down while another still uses it
     finally:
         dist.destroy_process_group()
 
@@ -72,7 +82,7 @@ def test_two_processes_equal_one(tmp_path: Path) -> None:
     model, inputs, samples = _setup()
     ref_losses, ref_grads = _run(model, inputs, samples)
     out_file = tmp_path / 'ddp.pt'
-    mp.spawn(_worker, args=(2, str(tmp_path / 'init'), str(out_file)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, _free_port(), str(out_file)), nprocs=2, join=True)
     got = torch.load(out_file)
     assert set(got['losses']) == {'loss_icl', 'loss_pmd', 'loss_pfr'}
     for key, value in ref_losses.items():
