@@ -56,7 +56,7 @@ def test_full_model_checkpoint_round_trip(repo_root, tmp_path) -> None:
     for key in ('loss_icl', 'loss_pmd', 'loss_pfr'):
         torch.testing.assert_close(again[key], losses[key])
     model.eval(), other.eval()
-    for a, b in zip(model(**data, mode='predict'), other(**data, mode='predict')):
+    for a, b in zip(model(**data, mode='predict'), other(**data, mode='predict'), strict=True):
         torch.testing.assert_close(a['embedding'], b['embedding'])
 
 

@@ -49,7 +49,8 @@ def test_unknown_plugin_name_is_one_line(capsys, tmp_path, repo_root) -> None:
     config.write_text(
         f"_base_ = ['{runtime}']\n"
         "model = dict(type='NoSuchRetriever')\n"
-        "train_dataloader = dict(batch_size=1, dataset=dict(type='NoSuchDataset'), sampler=dict(type='DefaultSampler'))\n"
+        "train_dataloader = dict(batch_size=1, dataset=dict(type='NoSuchDataset'),\n"
+        "                        sampler=dict(type='DefaultSampler'))\n"
         "train_cfg = dict(type='IterBasedTrainLoop', max_iters=1)\n"
         "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n")
     code = main(['train', str(config), '--work-dir', str(tmp_path / 'wd')])
