@@ -84,7 +84,8 @@ class AsymNetRetriever(VideoShopRetriever):
         """Clips ``{'steps': (T, H), 'frame_mask': (T,)}``, images ``{'feat': (H,)}``."""
         clips = images = None
         if 'step_feats' in batch:
-            clips = [{'steps': h, 'frame_mask': m} for h, m in zip(batch['step_feats'], batch['frame_mask'], strict=True)]
+            clips = [{'steps': h, 'frame_mask': m}
+                     for h, m in zip(batch['step_feats'], batch['frame_mask'], strict=True)]
         if 'image_feat' in batch:
             images = [{'feat': f} for f in batch['image_feat']]
         return clips, images
