@@ -6,7 +6,6 @@ dropout is disabled so both runs are deterministic.
 """
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import torch
@@ -50,17 +49,13 @@ def _run(model: torch.nn.Module, inputs: dict, samples: list[dict]) -> tuple[dic
     return {k: v.detach() for k, v in losses.items()}, grads
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def _worker(rank: int, world: int, port: int, out_file: str) -> None:
     torch.set_num_threads(1)
-    # TCP store on loopback: a file:// store's teardown raced between ranks (rank 1 aborted in
-    # destroy_process_group, 'terminate called without an active exception').
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
+    # The rendezvous store is served by the test process, which outlives both ranks: with a store
+    # hosted by rank 0 (tcp:// or file:// init), rank 1 could still be tearing down when rank 0 had
+    # exited, and aborted ('terminate called without an active exception') in fresh-clone CI runs.
+    store = dist.TCPStore('127.0.0.1', port, None, is_master=False)
+    dist.init_process_group('gloo', store=store, rank=rank, world_size=world)
     try:
         model, inputs, samples = _setup()
         b = G // world
@@ -82,7 +77,10 @@ def test_two_processes_equal_one(tmp_path: Path) -> None:
     model, inputs, samples = _setup()
     ref_losses, ref_grads = _run(model, inputs, samples)
     out_file = tmp_path / 'ddp.pt'
-    mp.spawn(_worker, args=(2, _free_port(), str(out_file)), nprocs=2, join=True)
+    # port 0: the OS picks a free one; the ranks are the store's clients, so it waits for none.
+    store = dist.TCPStore('127.0.0.1', 0, None, is_master=True, wait_for_workers=False)
+    mp.spawn(_worker, args=(2, store.port, str(out_file)), nprocs=2, join=True)
+    del store
     got = torch.load(out_file)
     assert set(got['losses']) == {'loss_icl', 'loss_pmd', 'loss_pfr'}
     for key, value in ref_losses.items():
