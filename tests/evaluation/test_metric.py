@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 
 import numpy as np
 import pytest
@@ -105,17 +104,14 @@ def test_metric_rejects_bad_samples() -> None:
         RetrievalMetric(protocol='nope')
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def _ddp_worker(rank: int, world: int, port: int, out_file: str) -> None:
     import torch.distributed as dist
 
     torch.set_num_threads(1)
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
+    # The store is served by the test process, which outlives both ranks (a rank-0-hosted store can
+    # vanish while rank 1 is still tearing down).
+    store = dist.TCPStore('127.0.0.1', port, None, is_master=False)
+    dist.init_process_group('gloo', store=store, rank=rank, world_size=world)
     try:
         from csa_bench.evaluation import RetrievalMetric
 
@@ -137,7 +133,11 @@ def _ddp_worker(rank: int, world: int, port: int, out_file: str) -> None:
 def test_ddp_collection_equals_single_process(tmp_path) -> None:
     out_file = str(tmp_path / 'ddp.json')
     os.environ.setdefault('OMP_NUM_THREADS', '1')
-    mp.spawn(_ddp_worker, args=(2, _free_port(), out_file), nprocs=2, join=True)
+    import torch.distributed as dist
+
+    store = dist.TCPStore('127.0.0.1', 0, None, is_master=True, wait_for_workers=False)
+    mp.spawn(_ddp_worker, args=(2, store.port, out_file), nprocs=2, join=True)
+    del store
     ddp = json.loads(open(out_file).read())
     single = RetrievalMetric(protocol='lpr4m-csa')
     preds = make_predictions(n_gallery=12)
