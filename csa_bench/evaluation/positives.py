@@ -6,18 +6,26 @@ Ids are strings (LPR4M UUIDs, MovingFashion stems), compared exactly. Both funct
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import chain, repeat
 
+import numpy as np
 import torch
 from torch import Tensor
+
+
+def long_tensor(values: Iterable[int], count: int = -1) -> Tensor:
+    """``(N,)`` long tensor from Python ints, through numpy: ~8x faster than ``torch.tensor(list)``,
+    which dominates id handling at the LPR4M test size (20,079 queries)."""
+    return torch.from_numpy(np.fromiter(values, dtype=np.int64, count=count))
 
 
 def encode_groups(query_groups: Sequence[object], gallery_groups: Sequence[object]) -> tuple[Tensor, Tensor]:
     """Map group labels (any hashable, e.g. live ids) to shared long codes ``(Q,)``, ``(G,)``."""
     codes: dict[object, int] = {}
-    q = [codes.setdefault(g, len(codes)) for g in query_groups]
-    g = [codes.setdefault(x, len(codes)) for x in gallery_groups]
-    return torch.tensor(q, dtype=torch.long), torch.tensor(g, dtype=torch.long)
+    q = long_tensor((codes.setdefault(g, len(codes)) for g in query_groups), len(query_groups))
+    g = long_tensor((codes.setdefault(x, len(codes)) for x in gallery_groups), len(gallery_groups))
+    return q, g
 
 
 def resolve_positives(
@@ -36,15 +44,17 @@ def resolve_positives(
     """
     n_query = len(query_gt_ids)
     codes: dict[str, int] = {}
-    g_code = torch.tensor([codes.setdefault(gid, len(codes)) for gid in gallery_ids], dtype=torch.long)
-    lengths = torch.tensor([len(ids) for ids in query_gt_ids], dtype=torch.long)
-    code_of = torch.tensor([codes.get(gid, -1) for ids in query_gt_ids for gid in ids], dtype=torch.long)
+    g_code = long_tensor((codes.setdefault(gid, len(codes)) for gid in gallery_ids), len(gallery_ids))
+    lengths = long_tensor(map(len, query_gt_ids), n_query)
+    code_of = long_tensor(map(codes.get, chain.from_iterable(query_gt_ids), repeat(-1)))
     query_of = torch.repeat_interleave(torch.arange(n_query), lengths)
     known = code_of >= 0
     if not bool(known.any()):
         return torch.full((n_query, 0), -1, dtype=torch.long)
     # A GT id listed twice for one query is one id: drop repeated (query, id) pairs.
-    pair_key = torch.unique(query_of[known] * max(len(codes), 1) + code_of[known])
+    pair_key = query_of[known] * max(len(codes), 1) + code_of[known]
+    if pair_key.numel() > 1 and not bool((pair_key[1:] > pair_key[:-1]).all()):  # else sorted and unique
+        pair_key = torch.unique(pair_key)
     pair_q, pair_code = pair_key // max(len(codes), 1), pair_key % max(len(codes), 1)
     # Gallery entries grouped by id code: entries of code c are by_code[start[c]:start[c] + count[c]].
     by_code = torch.argsort(g_code, stable=True)
@@ -57,8 +67,10 @@ def resolve_positives(
     if query_groups is not None:
         keep = query_groups[q_of] == gallery_groups[g_of]
         q_of, g_of = q_of[keep], g_of[keep]
-    order = torch.argsort(q_of * max(len(gallery_ids), 1) + g_of)  # by query, then gallery index
-    q_of, g_of = q_of[order], g_of[order]
+    key = q_of * max(len(gallery_ids), 1) + g_of  # by query, then gallery index
+    if key.numel() > 1 and not bool((key[1:] > key[:-1]).all()):  # one GT image per query: already sorted
+        order = torch.argsort(key)
+        q_of, g_of = q_of[order], g_of[order]
     per_query = torch.bincount(q_of, minlength=n_query)
     column = torch.arange(q_of.numel()) - torch.repeat_interleave(
         torch.cumsum(per_query, 0) - per_query, per_query

@@ -52,11 +52,28 @@ class Rankings:
 
 
 def _all_finite(x: Tensor) -> bool:
-    """No inf / NaN in ``x`` (min / max propagate NaN: ~100x cheaper than ``isfinite(x).all()`` on CPU)."""
-    if x.numel() == 0:
+    """No inf / NaN in ``x``.
+
+    A finite sum proves every element finite (NaN and ±inf propagate), in one cheap pass: ~2x
+    faster than ``aminmax`` and ~60x faster than ``isfinite(x).all()`` on CPU. A non-finite sum may
+    be an overflow of huge finite values, so only then min / max decide.
+    """
+    if x.numel() == 0 or bool(torch.isfinite(x.sum())):
         return True
     low, high = torch.aminmax(x)
     return bool(torch.isfinite(low) & torch.isfinite(high))
+
+
+def _same_index(cached: Tensor | None, index: Tensor) -> bool:
+    """``index`` selects the same entries as ``cached`` (by value; O(len) and only on equal lengths)."""
+    return cached is not None and (
+        cached is index or (cached.shape == index.shape and torch.equal(cached, index))
+    )
+
+
+#: Gallery scopes up to this size are scored as ``(gallery @ query.T).T``: with LPR4M's ~55-image
+#: lives as the left operand, BLAS ran the per-live scoring ~25% faster (1 thread, 2-core CPU).
+_SMALL_SCOPE = 1024
 
 
 class EmbeddingScorer:
@@ -78,14 +95,18 @@ class EmbeddingScorer:
 
     def __call__(self, q_idx: Tensor, g_idx: Tensor) -> Tensor:
         device = self.query.device  # indices live on the CPU; index_select wants them beside the data
-        if self._cached[0] is not g_idx:
+        # Compared by value: the same scope arrives as a new slice object in every row block, and
+        # re-transposing a 66K-image gallery per block cost ~40% of the global evaluation.
+        small = g_idx.numel() <= _SMALL_SCOPE
+        if not _same_index(self._cached[0], g_idx):
             sub = (
                 self.gallery
                 if g_idx.numel() == self.gallery.shape[0]
                 else self.gallery.index_select(0, g_idx.to(device))
             )
-            self._cached = (g_idx, sub.T.contiguous())
-        return self.query.index_select(0, q_idx.to(device)) @ self._cached[1]
+            self._cached = (g_idx, sub if small else sub.T.contiguous())
+        query = self.query.index_select(0, q_idx.to(device))
+        return (self._cached[1] @ query.T).T if small else query @ self._cached[1]
 
 
 class MatrixScorer:
@@ -250,7 +271,7 @@ def rank_gallery(
         for (q_idx, start, size), row in zip(batch, (torch.cumsum(counts, 0) - counts).tolist(), strict=True):
             block = score_block(q_idx, g_order[start : start + size])
             if len(batch) == 1:
-                scores = block
+                scores = block.contiguous()  # a scorer may return a transposed view
                 break
             if scores is None:
                 scores = torch.full(

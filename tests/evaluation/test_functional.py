@@ -131,6 +131,15 @@ def test_duplicates_each_take_a_slot_and_all_copies_are_positives() -> None:
     assert m['mAP'] == pytest.approx(100 * (1 / 3 + 2 / 4) / 2)
 
 
+def test_positives_are_ascending_and_unique_whatever_the_gt_order() -> None:
+    """GT ids out of gallery order, an id listed twice, an unknown id: the fast paths skip sorting only
+    when the join is already ordered."""
+    gallery = ['a', 'b', 'c', 'a']
+    got = resolve_positives([['c', 'a', 'c'], ['b'], ['zz', 'b', 'a']], gallery)
+    assert got.tolist() == [[0, 2, 3], [1, -1, -1], [0, 1, 3]]
+    assert resolve_positives([['a'], ['b']], ['a', 'b']).tolist() == [[0], [1]]  # already ordered
+
+
 def test_empty_gallery_group_is_a_miss() -> None:
     protocol = get_protocol('lpr4m-csa')
     inputs = RetrievalInputs(['q0', 'q1'], [['a'], ['a']], ['a'], ['L1', 'L2'], ['L1'])
@@ -166,3 +175,50 @@ def test_non_finite_inputs_are_errors() -> None:
     bad[1, 2] = float('-inf')
     with pytest.raises(ValueError, match='non-finite'):
         MatrixScorer(bad)
+
+
+@pytest.mark.parametrize('seed', range(20))
+def test_both_scoring_orientations_rank_alike(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small scopes are scored as ``(gallery @ query.T).T``, large ones as ``query @ gallery.T``: same rankings."""
+    from csa_bench.evaluation import ranking
+
+    protocol = get_protocol('lpr4m-csa' if seed % 2 else 'movingfashion-csa')
+    case = _random_case(seed, grouped=protocol.gallery_scope == 'per-group')
+    inputs = RetrievalInputs(
+        case['query_ids'], [case['gt'][q] for q in case['query_ids']], case['gallery_ids'], case['qg'], case['gg']
+    )
+    results = []
+    for small_scope in (1 << 20, 0):  # every scope small, then every scope large
+        monkeypatch.setattr(ranking, '_SMALL_SCOPE', small_scope)
+        results.append(
+            evaluate(protocol, inputs, EmbeddingScorer(case['q'], case['g']), topk=5, max_block_elems=7, breakdowns=[])
+        )
+    (m_small, r_small), (m_large, r_large) = results
+    assert m_small == m_large
+    for name in ('positive_ranks', 'scope_size', 'topk_index'):
+        assert torch.equal(getattr(r_small, name), getattr(r_large, name)), name
+
+
+def test_embedding_scorer_reuses_the_gallery_of_an_equal_scope() -> None:
+    """Row blocks of one scope arrive as new slice objects: the gallery is prepared once per scope, by value."""
+    gen = torch.Generator().manual_seed(0)
+    scorer = EmbeddingScorer(torch.randn(6, 4, generator=gen), torch.randn(9, 4, generator=gen))
+    order = torch.tensor([8, 1, 2, 5, 0])
+    first = scorer(torch.tensor([0, 1]), order[1:4].clone())
+    prepared = scorer._cached[1]
+    second = scorer(torch.tensor([2, 3]), order[1:4].clone())  # equal values, another tensor
+    assert scorer._cached[1] is prepared
+    scorer(torch.tensor([2]), order[2:5])  # another scope: prepared anew
+    assert scorer._cached[1] is not prepared
+    want = scorer.query @ scorer.gallery.T
+    assert torch.allclose(first, want[[0, 1]][:, [1, 2, 5]]) and torch.allclose(second, want[[2, 3]][:, [1, 2, 5]])
+
+
+def test_finite_check_survives_an_overflowing_sum() -> None:
+    """Huge but finite embeddings overflow a float32 sum: that alone must not read as non-finite."""
+    huge = torch.full((2, 3), 3e38)
+    assert torch.isinf(huge.sum())
+    EmbeddingScorer(huge, huge)  # no error
+    huge[0, 1] = float('inf')
+    with pytest.raises(ValueError, match='non-finite'):
+        EmbeddingScorer(huge, torch.ones(1, 3))
