@@ -76,5 +76,6 @@ def test_bench_eval_smoke() -> None:
             figures[f'{case}/ours_s'] > 0
             and figures[f'{case}/bound_s'] > 0
             and figures[f'{case}/naive_s'] > 0
+            and figures[f'{case}/official_s'] > 0
         )
         assert 0.0 <= figures[f'{case}/R@1'] <= 100.0
