@@ -8,8 +8,10 @@ fails on a missing ``moov`` atom; frames it cannot seek to raise too.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
+import cv2
 import mmcv
 import numpy as np
 
@@ -51,6 +53,15 @@ def verify_image_bytes(data: bytes, path: str | os.PathLike) -> None:
         raise MediaError(path, 'not a JPEG or PNG file (unknown signature)')
 
 
+def _decord_loaded_before_cv2() -> bool:
+    """decord bundles its own zlib: once it is loaded before OpenCV, every cv2 PNG decode fails
+    ("libpng error: bad parameters to zlib"; decord 0.6.0 with opencv 5.0, checked). csa_bench loads
+    cv2 first (decord is imported lazily); ``sys.modules`` keeps import order, so a caller that
+    imported decord first can be told so."""
+    names = list(sys.modules)
+    return 'decord' in sys.modules and names.index('decord') < names.index('cv2')
+
+
 def read_image(path: str | os.PathLike, verify: bool = True) -> np.ndarray:
     """Read an image as an RGB uint8 array of shape ``(H, W, 3)``.
 
@@ -65,9 +76,17 @@ def read_image(path: str | os.PathLike, verify: bool = True) -> np.ndarray:
         raise MediaError(path, f'cannot read ({exc.strerror or exc})') from None
     if verify:
         verify_image_bytes(data, path)
-    img = mmcv.imfrombytes(data, flag='color', channel_order='rgb', backend='cv2')
+    try:
+        img = mmcv.imfrombytes(data, flag='color', channel_order='rgb', backend='cv2')
+    except cv2.error:  # mmcv converts colours without checking that the decode returned pixels
+        img = None
     if img is None or img.size == 0:
-        raise MediaError(path, 'the decoder returned no pixels')
+        hint = (
+            ' (decord was imported before cv2 in this process, which breaks PNG decoding: import cv2 first)'
+            if data.startswith(PNG_MAGIC) and _decord_loaded_before_cv2()
+            else ''
+        )
+        raise MediaError(path, f'the decoder returned no pixels{hint}')
     return img
 
 

@@ -165,3 +165,34 @@ def test_corrupt_mp4_is_detected(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match='cannot open video'):
         open_video(bad)
     assert len(open_video(good)) == 10
+
+
+def test_undecodable_png_names_the_file(tmp_path: Path) -> None:
+    """Markers intact but the pixel stream garbled: a MediaError naming the file, not a bare cv2 error."""
+    path = tmp_path / 'bad.png'
+    data = bytearray(cv2.imencode('.png', np.full((32, 32, 3), 7, np.uint8))[1].tobytes())
+    idat = data.index(b'IDAT') + 4
+    data[idat : idat + 8] = b'\xff' * 8  # corrupt the zlib stream, keep the IEND chunk
+    path.write_bytes(bytes(data))
+    with pytest.raises(MediaError, match=r'bad\.png: the decoder returned no pixels'):
+        read_image(path)
+
+
+def test_decord_imported_before_cv2_is_named(tmp_path: Path) -> None:
+    """decord's bundled zlib breaks cv2's PNG decoding when decord loads first: the error says so."""
+    import subprocess
+    import sys
+
+    path = tmp_path / 'ok.png'
+    path.write_bytes(cv2.imencode('.png', np.full((8, 8, 3), 50, np.uint8))[1].tobytes())
+    script = (
+        'import decord, sys\n'
+        'from csa_bench.datasets.media import MediaError, read_image\n'
+        'try:\n'
+        f'    print(read_image({str(path)!r}).shape)\n'
+        'except MediaError as exc:\n'
+        '    print(exc)\n'
+    )
+    out = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, check=True).stdout
+    # Either this decord/OpenCV pair decodes fine, or the error names the file and the cause.
+    assert out.strip() == '(8, 8, 3)' or ('ok.png' in out and 'decord was imported before cv2' in out), out
