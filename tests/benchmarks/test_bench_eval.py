@@ -68,6 +68,8 @@ def test_bench_eval_smoke() -> None:
             '16',
             '--naive-queries',
             '50',
+            '--official-queries',
+            '20',
         ]
     )
     figures = bench_eval.run(args)
