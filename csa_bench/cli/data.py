@@ -22,8 +22,9 @@ from .errors import CliError
 
 #: Written last (atomically) by ``synth``; its presence with the same arguments means "complete".
 MARKER = '.csa_bench_synth.json'
-#: Bumped when the generator's output changes, so that an old tree is regenerated.
-GENERATOR_VERSION = 1
+#: Bumped when the generator's output changes, so that an old tree is regenerated
+#: (2: synthetic MovingFashion with 5x the shops).
+GENERATOR_VERSION = 2
 FORMATS = ('lpr4m', 'movingfashion')
 
 console = Console()

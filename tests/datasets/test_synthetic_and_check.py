@@ -144,3 +144,17 @@ def test_check_movingfashion_missing_videos(mf_root: Path) -> None:
     report = DATA_TOOLS.get('movingfashion').check(mf_root, workers=1, progress=False)
     assert not any('m1.mp4' in e or known in e for e in report.errors)
     assert f'test: {known} is missing (known absent from the official archive)' in report.warnings
+
+
+def test_movingfashion_shop_scale_scales_counts(tmp_path: Path) -> None:
+    from plugins.datasets.synthetic.movingfashion import SHOP_SCALE, write_movingfashion
+
+    default = write_movingfashion(tmp_path / 'd', 3, 'tiny')
+    explicit = write_movingfashion(tmp_path / 'e', 3, 'tiny', shop_scale=SHOP_SCALE)
+    assert default == explicit and _annotation_bytes(tmp_path / 'd') == _annotation_bytes(tmp_path / 'e')
+    bigger = write_movingfashion(tmp_path / 'b', 3, 'tiny', shop_scale=2 * SHOP_SCALE)
+    assert bigger['shops'] == 2 * default['shops']
+    assert bigger['test_products'] > default['test_products']
+    assert bigger['train_products'] > default['train_products']
+    with pytest.raises(ValueError, match='shop_scale'):
+        write_movingfashion(tmp_path / 'x', 3, 'tiny', shop_scale=0)

@@ -2,7 +2,8 @@
 _base_ = ['./rice-icl_clipvit-tiny.py']
 model = dict(losses=[
     dict(type='ICLLoss', loss_weight=1.0, scale_init=4.0, learnable_scale=True, gather=True),
-    dict(type='PMDLoss', width=64, num_heads=8, loss_weight=1.0, num_negatives=3, chunk_anchors=2,
+    # PMD at 0.3 as in the ICL + PMD twin (see rice-icl-pmd_clipvit-tiny.py for the measurements).
+    dict(type='PMDLoss', width=64, num_heads=8, loss_weight=0.3, num_negatives=3, chunk_anchors=2,
          attn_drop=0.1, score_scale=10.0, pmd_init='visual_last2', gather=True),
     # after PMD (reads its maps). Weight 0.05, the V1 option (method.md §7/§10), not V2's 1.0: on this
     # random-init tiny encoder, PFR at 1.0 pulled R@1 on synthetic-lpr4m *below* the untrained encoder
