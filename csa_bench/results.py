@@ -125,8 +125,14 @@ def config_hash(cfg: Any) -> str:
 
 
 # ----------------------------------------------------------------------------- provenance
+#: What ``csa-bench reproduce`` / ``leaderboard`` themselves rewrite: a run writing its result there
+#: must not mark the runs after it as made from modified code.
+GENERATED_PATHS = ('leaderboard/results', 'leaderboard/LEADERBOARD.md', 'leaderboard/figures', 'README.md')
+
+
 def git_state(root: str | os.PathLike = _REPO_ROOT) -> dict:
-    """``{'commit': HEAD sha or None, 'dirty': tracked files modified (None outside a git checkout)}``."""
+    """``{'commit': HEAD sha or None, 'dirty': tracked files other than :data:`GENERATED_PATHS`
+    modified (None outside a git checkout)}``."""
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(['git', *args], cwd=root, capture_output=True, text=True, timeout=30)
@@ -137,7 +143,8 @@ def git_state(root: str | os.PathLike = _REPO_ROOT) -> dict:
     commit = git('rev-parse', 'HEAD')
     if commit is None:
         return {'commit': None, 'dirty': None}
-    status = git('status', '--porcelain', '--untracked-files=no')
+    status = git('status', '--porcelain', '--untracked-files=no', '--', '.',
+                 *(f':(exclude){path}' for path in GENERATED_PATHS))
     return {'commit': commit, 'dirty': None if status is None else bool(status)}
 
 

@@ -140,3 +140,27 @@ def test_seed_from_checkpoint_meta_and_outcome(tmp_path: Path) -> None:
     del cfg.test_evaluator['protocol']
     with pytest.raises(ResultError, match="test_evaluator.protocol"):
         result_from_test(outcome, config_path='configs/x/mf.py', checkpoint=None)
+
+
+def test_git_state_ignores_what_reproduce_writes(tmp_path: Path) -> None:
+    """Result files written by earlier runs of one reproduce call leave the code 'clean'; code edits do not."""
+    import subprocess
+
+    from csa_bench.results import git_state
+
+    def git(*args: str) -> None:
+        subprocess.run(['git', *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git('init', '-q')
+    (tmp_path / 'leaderboard' / 'results').mkdir(parents=True)
+    (tmp_path / 'leaderboard' / 'results' / 'seed42.json').write_text('{}')
+    (tmp_path / 'README.md').write_text('a')
+    (tmp_path / 'code.py').write_text('x = 1')
+    git('add', '.')
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'c')
+    assert git_state(tmp_path)['dirty'] is False
+    (tmp_path / 'leaderboard' / 'results' / 'seed42.json').write_text('{"R@1": 1}')
+    (tmp_path / 'README.md').write_text('b')
+    assert git_state(tmp_path)['dirty'] is False
+    (tmp_path / 'code.py').write_text('x = 2')
+    assert git_state(tmp_path)['dirty'] is True
