@@ -30,10 +30,12 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 
 import torch
 from rich.console import Console
 from rich.table import Table
+from torch import Tensor
 
 from csa_bench.evaluation.evaluate import RetrievalInputs, evaluate
 from csa_bench.evaluation.protocols import get_protocol
@@ -94,14 +96,22 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_naive(feat: dict, grouped: bool, n: int) -> float:
-    """Seconds per query of the official-style loop (lpr_eval.py: per-query scores, stable sort, acc)."""
+def _query_scopes(feat: dict, grouped: bool) -> tuple[list[str], Callable[[int], tuple[Tensor, list[str]]]]:
+    """Gallery ids and ``scope(i) -> (gallery indices, gallery ids)`` of query ``i`` (its live, or all),
+    prepared before either naive loop's clock starts, as the official script groups the gallery first."""
     gallery_ids = [f'img{j}' for j in range(feat['g'].shape[0])]
     by_group: dict[int, list[int]] = {}
     for j, k in enumerate(feat['g_groups'].tolist()):
         by_group.setdefault(k, []).append(j)
     members = {k: (torch.tensor(v), [gallery_ids[j] for j in v]) for k, v in by_group.items()}
-    all_members = (torch.arange(len(gallery_ids)), gallery_ids)
+    everything = (torch.arange(len(gallery_ids)), gallery_ids)
+    q_groups = feat['q_groups'].tolist()
+    return gallery_ids, (lambda i: members[q_groups[i]]) if grouped else (lambda i: everything)
+
+
+def time_naive(feat: dict, grouped: bool, n: int) -> float:
+    """Seconds per query of the official-style loop (lpr_eval.py: per-query scores, stable sort, acc)."""
+    gallery_ids, scope = _query_scopes(feat, grouped)
     g_cpu, q_cpu = feat['g'].cpu(), feat['q'].cpu()
     # One thread is the naive loop's best case: its per-query ops are tiny, and several threads
     # only add synchronisation (much slower on a shared machine). Report it at its best.
@@ -110,7 +120,7 @@ def time_naive(feat: dict, grouped: bool, n: int) -> float:
     start = time.perf_counter()
     hits = dict.fromkeys(K_LIST, 0)
     for i in range(n):
-        idx, ids = members[int(feat['q_groups'][i])] if grouped else all_members
+        idx, ids = scope(i)
         scores = (g_cpu[idx] @ q_cpu[i]).tolist()
         ranked = sorted(zip(ids, scores, strict=True), key=lambda x: x[1], reverse=True)
         gt = {gallery_ids[feat['gt'][i]]}
@@ -124,12 +134,7 @@ def time_naive(feat: dict, grouped: bool, n: int) -> float:
 def time_official(feat: dict, grouped: bool, n: int) -> float:
     """Seconds per query of the official script's own path: per-score ``.item()``, one JSON file per
     query, then ``predict_topk``'s list + load + merge and ``calculate_acc`` (lpr_eval.py)."""
-    gallery_ids = [f'img{j}' for j in range(feat['g'].shape[0])]
-    by_group: dict[int, list[int]] = {}
-    for j, k in enumerate(feat['g_groups'].tolist()):
-        by_group.setdefault(k, []).append(j)
-    members = {k: (torch.tensor(v), [gallery_ids[j] for j in v]) for k, v in by_group.items()}
-    all_members = (torch.arange(len(gallery_ids)), gallery_ids)
+    gallery_ids, scope = _query_scopes(feat, grouped)
     g_cpu, q_cpu = feat['g'].cpu(), feat['q'].cpu()
     gt = {f'q{i}': [gallery_ids[feat['gt'][i]]] for i in range(n)}
     threads = torch.get_num_threads()
@@ -137,7 +142,7 @@ def time_official(feat: dict, grouped: bool, n: int) -> float:
     with tempfile.TemporaryDirectory(prefix='csa-bench-official-') as out:
         start = time.perf_counter()
         for i in range(n):
-            idx, ids = members[int(feat['q_groups'][i])] if grouped else all_members
+            idx, ids = scope(i)
             sim = g_cpu[idx] @ q_cpu[i]
             ranked = sorted([[k, v.item()] for k, v in zip(ids, sim, strict=True)], key=lambda x: x[1], reverse=True)
             with open(os.path.join(out, f'q2g_simmat_q{i}.json'), 'w') as f:
