@@ -7,7 +7,7 @@ model = dict(losses=[
          attn_drop=0.1, score_scale=10.0, pmd_init='visual_last2', gather=True),
     # after PMD (reads its maps). Weight 0.05, the V1 option (method.md §7/§10), not V2's 1.0: on this
     # random-init tiny encoder, PFR at 1.0 pulled R@1 on synthetic-lpr4m *below* the untrained encoder
-    # (16.8 ± 7.4 vs ICL+PMD 22.1 ± 1.8, 3 seeds) — V2 applies it to pretrained CLIP tokens at an encoder
+    # (16.8 ± 7.4 vs ICL+PMD 22.1 ± 1.8, 3 seeds, both with PMD at 1.0) — V2 applies it to pretrained CLIP tokens at an encoder
     # lr of 1e-6; here the encoder trains at 1e-3 and the reconstruction target is random features.
     dict(type='PFRLoss', num_heads=8, loss_weight=0.05, mask_padded=True),
 ])
