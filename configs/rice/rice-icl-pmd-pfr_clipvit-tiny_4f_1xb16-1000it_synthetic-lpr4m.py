@@ -1,18 +1,3 @@
 # RICE ablation row: ICL + PMD + PFR (full RICE), CPU-sized twin on the synthetic LPR4M benchmark: tiny CLIP-geometry ViT
 # (random init), 4 frames of 64 px, 1,000 iterations, plain fp32 AdamW (see the schedule for the lr).
-_base_ = [
-    '../_base_/models/rice-icl-pmd-pfr_clipvit-tiny.py',
-    '../_base_/datasets/synthetic_lpr4m.py',
-    '../_base_/schedules/rice_adamw-1000it_cpu.py',
-    '../_base_/default_runtime.py',
-]
-# Global batch 16 (the synthetic splits are small; 16 leaves >= 3 hard negatives per anchor), split
-# over WORLD_SIZE processes as in the real configs.
-global_batch_size = 16
-# Per-process batch: derived by `csa-bench train` as global_batch_size // world size once the
-# launcher has started (torchrun or Slurm; csa_bench/engine/distributed.py).
-train_dataloader = dict(batch_size=None)
-optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # the real dataset's betas (method.md §8)
-default_hooks = dict(checkpoint=dict(interval=500, save_last=True),  # halfway (resumable) + final
-                     logger=dict(interval=50))
-method_name = 'RICE'  # the leaderboard's method column
+_base_ = ['../_base_/models/rice-icl-pmd-pfr_clipvit-tiny.py', '../_base_/rice_synthetic-lpr4m_cpu.py']
