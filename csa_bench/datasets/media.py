@@ -7,12 +7,13 @@ fails on a missing ``moov`` atom; frames it cannot seek to raise too.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
-import mmcv
 import numpy as np
 
 JPEG_SOI = b'\xff\xd8'
@@ -62,8 +63,17 @@ def _decord_loaded_before_cv2() -> bool:
     return 'decord' in sys.modules and names.index('decord') < names.index('cv2')
 
 
-def read_image(path: str | os.PathLike, verify: bool = True) -> np.ndarray:
-    """Read an image as an RGB uint8 array of shape ``(H, W, 3)``.
+def read_image(path: str | os.PathLike, verify: bool = True, exif_orientation: bool = False) -> np.ndarray:
+    """Read an image as an RGB uint8 array of shape ``(H, W, 3)``, as stored (EXIF orientation ignored).
+
+    The official pipelines open images with PIL, which returns the stored pixel grid and leaves the
+    EXIF ``Orientation`` tag alone; OpenCV's default colour decode would rotate/flip by that tag. We
+    decode with ``IMREAD_IGNORE_ORIENTATION`` so that both agree (docs/pipelines.md, "Decoding").
+
+    Args:
+        path: a JPEG or PNG file.
+        verify: check that the file is complete first (:func:`verify_image_bytes`).
+        exif_orientation: apply the EXIF orientation like OpenCV's default decode (not official).
 
     Raises:
         MediaError: the file is missing, truncated or undecodable.
@@ -76,9 +86,11 @@ def read_image(path: str | os.PathLike, verify: bool = True) -> np.ndarray:
         raise MediaError(path, f'cannot read ({exc.strerror or exc})') from None
     if verify:
         verify_image_bytes(data, path)
+    flags = cv2.IMREAD_COLOR if exif_orientation else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
     try:
-        img = mmcv.imfrombytes(data, flag='color', channel_order='rgb', backend='cv2')
-    except cv2.error:  # mmcv converts colours without checking that the decode returned pixels
+        # cv2 directly: mmcv converts BGR -> RGB only for the plain IMREAD_COLOR flag.
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    except cv2.error:
         img = None
     if img is None or img.size == 0:
         hint = (
@@ -87,7 +99,7 @@ def read_image(path: str | os.PathLike, verify: bool = True) -> np.ndarray:
             else ''
         )
         raise MediaError(path, f'the decoder returned no pixels{hint}')
-    return img
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def open_video(path: str | os.PathLike):
@@ -109,24 +121,52 @@ def open_video(path: str | os.PathLike):
     return reader
 
 
-def one_fps_indices(num_frames: int, avg_fps: float, fps: float = 1.0) -> list[int]:
-    """Frame indices sampled at ``fps`` frames per second, like ``ffmpeg -vf fps=1`` (approximately).
+#: Frame-selection rules of :func:`one_fps_indices`.
+FPS_RULES = ('ffmpeg', 'nearest')
 
-    Output frame ``k`` is at time ``k / fps``; it takes the nearest decoded frame. A clip shorter than
-    one sampling period still yields its first frame.
+
+def _rational(rate: float) -> Fraction:
+    """A frame rate as the exact fraction its container stores (29.97002997 -> 30000/1001)."""
+    return Fraction(rate).limit_denominator(100_000)
+
+
+def one_fps_indices(num_frames: int, avg_fps: float, fps: float = 1.0, rule: str = 'ffmpeg') -> list[int]:
+    """Frame indices kept by sampling a constant-rate video at ``fps`` frames per second.
+
+    ``rule='ffmpeg'`` (default) is exactly what ``ffmpeg -i video.mp4 -vf fps=1`` keeps, which is
+    how the official MovingFashion frames were extracted. ffmpeg's ``fps`` filter rounds every input
+    timestamp to the output clock (to nearest, halves away from zero) and emits, for output tick
+    ``k``, the last input frame rounded to a tick ``<= k``; the stream ends at the rounded end time
+    of the last frame. With input frame ``i`` at ``i / r`` seconds (``r = avg_fps``) this gives
+
+    * output frame ``k`` = input frame ``ceil((k + 1/2) · r / fps) − 1``;
+    * ``floor(n · fps / r + 1/2)`` output frames, ``n = num_frames`` (none for a clip shorter than
+      half a sampling period).
+
+    Both are evaluated in exact rational arithmetic (``r`` as the fraction the container stores).
+    ``rule='nearest'`` is the earlier csa_bench rule: output ``k`` takes the frame nearest ``k / fps``
+    (about half a period earlier than ffmpeg), ``floor(n · fps / r)`` frames and at least one.
+    Both assume a constant frame rate starting at time 0.
 
     Args:
         num_frames: decoded frames in the video.
         avg_fps: the video's frame rate.
         fps: the sampling rate.
+        rule: ``'ffmpeg'`` or ``'nearest'``.
     """
+    if rule not in FPS_RULES:
+        raise ValueError(f'rule must be one of {FPS_RULES}, got {rule!r}')
     if num_frames <= 0:
         return []
     if avg_fps <= 0:
         return [0]
-    duration = num_frames / avg_fps
-    count = max(1, int(np.floor(duration * fps + 1e-6)))
-    return [min(num_frames - 1, int(round(k / fps * avg_fps))) for k in range(count)]
+    if rule == 'nearest':
+        count = max(1, int(np.floor(num_frames / avg_fps * fps + 1e-6)))
+        return [min(num_frames - 1, int(round(k / fps * avg_fps))) for k in range(count)]
+    step = _rational(avg_fps) / _rational(fps)  # input frames per output frame
+    count = math.floor(num_frames / step + Fraction(1, 2))
+    # ceil(x) - 1 for x = (k + 1/2)·step; the min() only guards float rates that do not round-trip.
+    return [min(num_frames - 1, math.ceil((k + Fraction(1, 2)) * step) - 1) for k in range(count)]
 
 
 def tenframe_indices(n: int, k: int = 10) -> list[int]:

@@ -88,6 +88,7 @@ def test_decodes_real_mp4_at_one_fps(mf_root: Path) -> None:
     ds = _mf(mf_root, 'train', pipeline=pipeline, test_mode=True)
     out = ds[0]  # v1: 30 frames at 2 fps -> 15 one-fps frames -> 10 kept
     assert out['inputs']['video'].shape == (10, 3, 32, 32) and bool(out['inputs']['frame_mask'].all())
-    short = _mf(mf_root, 'test', pipeline=pipeline, test_mode=True)[1]  # s2: 1.5 s -> 1 frame, padded
-    assert short['inputs']['frame_mask'].tolist() == [True] + [False] * 9
-    assert short['inputs']['video'][1:].abs().sum() == 0
+    # s2: 1.5 s -> 2 frames (ffmpeg fps=1 rounds the 1.5 s end time up), padded to 10.
+    short = _mf(mf_root, 'test', pipeline=pipeline, test_mode=True)[1]
+    assert short['inputs']['frame_mask'].tolist() == [True] * 2 + [False] * 8
+    assert short['inputs']['video'][2:].abs().sum() == 0

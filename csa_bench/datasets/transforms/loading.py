@@ -5,7 +5,15 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from ...registry import TRANSFORMS
-from ..media import one_fps_indices, open_video, read_image, read_video_frames, tenframe_indices
+from ..media import (
+    FPS_RULES,
+    MediaError,
+    one_fps_indices,
+    open_video,
+    read_image,
+    read_video_frames,
+    tenframe_indices,
+)
 
 
 @TRANSFORMS.register_module()
@@ -13,7 +21,10 @@ class InitVideoReader(BaseTransform):
     """Open an mp4 with decord and list its candidate frames: ``fps`` per second, at most ``max_frames``.
 
     This replaces CSA's ffmpeg extraction step (datasets.md §6): frames at 1 fps, then at most 10 of
-    them with the ``floor(i·n/10)`` rule. Parity with ffmpeg's ``fps=1`` choice is approximate.
+    them with the ``floor(i·n/10)`` rule. With ``rule='ffmpeg'`` (default) the 1 fps frames are the
+    ones ``ffmpeg -vf fps=1`` extracts (see :func:`~csa_bench.datasets.media.one_fps_indices`); a
+    video shorter than half a sampling period yields no frame there, so it raises
+    :class:`~csa_bench.datasets.media.MediaError` (a bad sample) instead of inventing one.
     A sample without ``video_path`` passes through.
 
     Required keys: ``video_path`` (optional).
@@ -24,28 +35,37 @@ class InitVideoReader(BaseTransform):
     Args:
         fps: sampling rate in frames per second.
         max_frames: keep at most this many of the sampled frames (``None``: all).
+        rule: ``'ffmpeg'`` (the official extraction, exact for constant-rate video) or ``'nearest'``
+            (the earlier csa_bench rule, about half a period earlier).
     """
 
-    def __init__(self, fps: float = 1.0, max_frames: int | None = 10) -> None:
+    def __init__(self, fps: float = 1.0, max_frames: int | None = 10, rule: str = 'ffmpeg') -> None:
         if fps <= 0:
             raise ValueError(f'fps must be > 0, got {fps}')
+        if rule not in FPS_RULES:
+            raise ValueError(f'rule must be one of {FPS_RULES}, got {rule!r}')
         self.fps = fps
         self.max_frames = max_frames
+        self.rule = rule
 
     def transform(self, results: dict) -> dict:
         path = results.get('video_path')
         if not path:
             return results
         reader = open_video(path)
-        candidates = one_fps_indices(len(reader), float(reader.get_avg_fps()), self.fps)
+        avg_fps = float(reader.get_avg_fps())
+        candidates = one_fps_indices(len(reader), avg_fps, self.fps, self.rule)
+        if not candidates:
+            raise MediaError(path, f'{len(reader)} frames at {avg_fps:g} fps are shorter than half a sampling '
+                                   f'period: ffmpeg fps={self.fps:g} extracts no frame')
         if self.max_frames is not None:
             candidates = [candidates[i] for i in tenframe_indices(len(candidates), self.max_frames)]
-        results.update(video_reader=reader, total_frames=len(reader), avg_fps=float(reader.get_avg_fps()),
+        results.update(video_reader=reader, total_frames=len(reader), avg_fps=avg_fps,
                        frame_candidates=candidates)
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(fps={self.fps}, max_frames={self.max_frames})'
+        return f'{type(self).__name__}(fps={self.fps}, max_frames={self.max_frames}, rule={self.rule!r})'
 
 
 @TRANSFORMS.register_module()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmcv
 import numpy as np
+from mmcv.image.geometric import cv2_interp_codes, pillow_interp_codes
 from mmcv.transforms import BaseTransform
 
 from ...registry import TRANSFORMS
@@ -47,9 +48,20 @@ class _PerFrame(BaseTransform):
         return results
 
 
+#: Resize backends of :class:`ResizeFrames`.
+RESIZE_BACKENDS = ('pillow', 'cv2')
+
+
 @TRANSFORMS.register_module()
 class ResizeFrames(_PerFrame):
     """Resize every frame and the shop image to ``size`` (aspect ratio not kept, V2 ``Resize((256,256))``).
+
+    The default ``backend='pillow'`` is pixel-exact to the official pipeline, which applies
+    torchvision's ``Resize`` to PIL images: PIL's resampling filters widen their support when they
+    shrink an image (antialiasing), so every source pixel under the footprint contributes.
+    ``backend='cv2'`` is OpenCV's ``resize`` (the earlier csa_bench default): its bilinear reads only
+    the 2×2 nearest source pixels, so a 2-4× downscale aliases and differs by a few grey levels on
+    average (docs/pipelines.md, "Resize").
 
     Required keys: ``imgs`` and/or ``img`` (those in ``keys``).
 
@@ -57,22 +69,32 @@ class ResizeFrames(_PerFrame):
 
     Args:
         size: output ``(h, w)`` or an int for a square.
-        interpolation: mmcv interpolation name (``'bilinear'``, ``'bicubic'``, ...).
+        interpolation: ``'bilinear'``, ``'bicubic'``, ``'nearest'``, ... (mmcv names; the pillow
+            backend accepts nearest, bilinear, bicubic, box, lanczos, hamming).
+        backend: ``'pillow'`` (official) or ``'cv2'``.
         keys: the result keys to transform.
     """
 
     def __init__(self, size: int | tuple[int, int] = 256, interpolation: str = 'bilinear',
-                 keys: tuple[str, ...] | list[str] = DEFAULT_KEYS) -> None:
+                 backend: str = 'pillow', keys: tuple[str, ...] | list[str] = DEFAULT_KEYS) -> None:
         super().__init__(keys)
+        if backend not in RESIZE_BACKENDS:
+            raise ValueError(f'backend must be one of {RESIZE_BACKENDS}, got {backend!r}')
+        codes = pillow_interp_codes if backend == 'pillow' else cv2_interp_codes
+        if interpolation not in codes:
+            raise ValueError(f'interpolation {interpolation!r} is not available with backend {backend!r}; '
+                             f'choose one of {sorted(codes)}')
         self.size = _to_pair(size)
         self.interpolation = interpolation
+        self.backend = backend
 
     def apply(self, img: np.ndarray) -> np.ndarray:
         h, w = self.size
-        return mmcv.imresize(img, (w, h), interpolation=self.interpolation)
+        return mmcv.imresize(img, (w, h), interpolation=self.interpolation, backend=self.backend)
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(size={self.size}, interpolation={self.interpolation!r}, keys={self.keys})'
+        return (f'{type(self).__name__}(size={self.size}, interpolation={self.interpolation!r}, '
+                f'backend={self.backend!r}, keys={self.keys})')
 
 
 def _crop(img: np.ndarray, top: int, left: int, h: int, w: int) -> np.ndarray:

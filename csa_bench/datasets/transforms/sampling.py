@@ -58,8 +58,11 @@ class SampleFrames(BaseTransform):
         tail_cut_full_only: V2 cuts only clips with exactly T frames left; ``False`` cuts any
             length (V1).
         test_mode: evaluation: deterministic, no tail cut unless ``test_tail_cut``.
-        test_tail_cut: reproduce the official V2 evaluation, which cuts tails at test time too
-            (method.md §11.1); off by default.
+        test_tail_cut: the **published setting** ``tta=official-tailcut``: the official V2
+            evaluation (``lpr_eval.py``, ``movingfashion_eval.py``) runs the training tail cut on test
+            queries too, so ~45% of 10-frame queries lose a random tail and the numbers are noisy.
+            Off by default (``tta=none``); a run that turns it on must record ``tta='official-tailcut'``
+            (docs/pipelines.md, "Test-time tail cut").
     """
 
     def __init__(self, num_frames: int = 10, mode: str = 'v2', tail_cut: bool = True,
