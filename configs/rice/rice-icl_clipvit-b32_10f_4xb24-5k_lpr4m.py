@@ -14,10 +14,12 @@ global_batch_size = 96
 # Per-process batch: derived by `csa-bench train` as global_batch_size // world size once the
 # launcher has started (torchrun or Slurm; csa_bench/engine/distributed.py).
 train_dataloader = dict(batch_size=None)
-optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.999)))  # betas (0.9, 0.999) for LPR4M (method.md §8)
-# The official LPR ICL-only config uses the 'contrastive' head, whose scale (norm_s) sits in the
-# x100 lr group (method.md §4, §8); the MovingFashion ICL-only config uses the 'pretraining' head
-# (scale at the encoder's 1e-6), as do the two other rows.
-optim_wrapper = dict(paramwise_cfg=dict(lr_mult_keys=['decoder.', 'attn_head.', 'logit_scale']))
+optim_wrapper = dict(
+    optimizer=dict(betas=(0.9, 0.999)),  # betas (0.9, 0.999) for LPR4M (method.md §8)
+    # The official LPR ICL-only config uses the 'contrastive' head, whose scale (norm_s) sits in the
+    # x100 lr group (method.md §4, §8); the MovingFashion ICL-only config uses the 'pretraining' head
+    # (scale at the encoder's 1e-6), as do the two other rows.
+    paramwise_cfg=dict(lr_mult_keys=['decoder.', 'attn_head.', 'logit_scale']),
+)
 default_hooks = dict(checkpoint=dict(save_last=True))  # every 2000 iterations + the final one (§8)
 method_name = 'RICE'  # the leaderboard's method column

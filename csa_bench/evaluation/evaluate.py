@@ -128,6 +128,11 @@ def evaluate(
     if config is not None and config.mode == 'exhaustive':
         score_block = FusedScorer(pair, score_block, config.alpha)
     shortlist = config is not None and config.mode == 'shortlist'
+    if shortlist and (protocol.tie_order, protocol.score_dtype) != ('index', 'float32'):
+        raise ValueError(
+            f'protocol {protocol.id} ranks {protocol.score_dtype} scores with tie order {protocol.tie_order!r}; '
+            "shortlist re-ranking breaks ties by gallery index: use rerank mode 'exhaustive'"
+        )
     rankings = rank_gallery(
         score_block,
         positives,
@@ -136,6 +141,8 @@ def evaluate(
         gallery_groups=g_groups,
         topk=max(topk, config.k if shortlist else 0),
         max_block_elems=max_block_elems,
+        tie_order=protocol.tie_order,
+        score_dtype=protocol.score_dtype,
     )
     if shortlist:
         rankings = rerank_shortlist(rankings, positives, pair, config.alpha, config.k)

@@ -14,10 +14,17 @@ queries, then the gallery)::
     embedding   (E,) float, L2-normalised
     pair_state  optional dict[str, Tensor]: per-sample inputs of the model's pairwise scorer
 
-**Queries without a prediction** (e.g. a MovingFashion video whose frames are missing) still count
-in the denominator under ``'all-gt'`` protocols. The dataset reports them in its metainfo key
+**Queries without a prediction** (e.g. an LPR4M GT clip without query frames) still count in the
+denominator under ``'all-gt'`` protocols. The dataset reports them in its metainfo key
 ``missing_queries``: ``{query_id: [gt ids]}`` or ``{query_id: {'gt_ids': [...], 'meta': {...}}}``
-(the ``meta`` feeds the breakdowns); the ``missing_queries`` argument adds to it.
+(the ``meta`` feeds the breakdowns); the ``missing_queries`` argument adds to it (samples skipped at
+run time: always misses). A dataset whose official metric leaves such queries out of the
+denominator says so with the metainfo key ``missing_query_policy='exclude'`` (MovingFashion: the
+official denominator is the number of videos with frames, 1,328); they are then counted and
+reported as ``n_excluded``, never dropped silently (docs/protocols.md, "Missing queries").
+
+**Query subsets** (``query_subset=PATH``): only the queries listed in PATH are evaluated, as the
+official ``lpr_eval.py -c FILE`` (:mod:`csa_bench.evaluation.subset`).
 
 DDP: ``process`` moves tensors to CPU and stores one entry per sample, so mmengine's
 ``collect_results`` gathers them in dataset order and drops the sampler's padding.
@@ -25,6 +32,7 @@ DDP: ``process`` moves tensors to CPU and stores one entry per sample, so mmengi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -39,9 +47,13 @@ from .evaluate import RetrievalInputs, evaluate, normalise_missing
 from .protocols import get_protocol
 from .ranking import DEFAULT_MAX_BLOCK_ELEMS, EmbeddingScorer
 from .rerank import PairScorer, RerankConfig, stack_states
+from .subset import check_known, read_query_subset
 
 #: dataset metainfo key listing GT queries that have no prediction.
 MISSING_QUERIES_KEY = 'missing_queries'
+#: dataset metainfo key: ``'miss'`` (default) or ``'exclude'``, what the metric does with those queries.
+MISSING_POLICY_KEY = 'missing_query_policy'
+MISSING_POLICIES = ('miss', 'exclude')
 _PATH_KEYS = ('frame_paths', 'img_path')
 
 
@@ -58,7 +70,9 @@ class RetrievalMetric(BaseMetric):
         dump_topk: length of the dumped ranked lists (at least ``max(k_list)``).
         rerank: ``None`` (off) or ``dict(mode='shortlist'|'exhaustive', k=50, alpha=0.5,
             pair_chunk=4096)``; needs ``PairwiseScorerHook`` to attach the model's scorer.
-        missing_queries: extra GT queries without prediction, as the metainfo key above.
+        missing_queries: extra GT queries without prediction, as the metainfo key above (misses).
+        query_subset: a file listing the queries to evaluate (first tab-separated column, one per
+            line, the official ``-c FILE`` format); every listed id must be a query of the dataset.
         max_block_elems: largest score block in floats (bounds memory).
         device: where to score (``'cpu'``, ``'cuda'``; ``None`` = cuda when available).
         collect_device: mmengine's gathering device.
@@ -76,6 +90,7 @@ class RetrievalMetric(BaseMetric):
         dump_topk: int = 50,
         rerank: dict | None = None,
         missing_queries: Mapping[str, object] | None = None,
+        query_subset: str | None = None,
         max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS,
         device: str | None = None,
         collect_device: str = 'cpu',
@@ -89,6 +104,9 @@ class RetrievalMetric(BaseMetric):
         self.dump_topk = max(dump_topk, max(self.k_list))
         self.rerank = RerankConfig(**rerank) if rerank else None
         self.extra_missing = normalise_missing(missing_queries)
+        self.query_subset = query_subset
+        # Read now: a wrong path fails before hours of inference, not after.
+        self._subset = read_query_subset(query_subset) if query_subset else None
         self.max_block_elems = max_block_elems
         self.device = device
         #: set by ``PairwiseScorerHook`` (the model's ``pairwise_scorer``) when rerank is on.
@@ -141,8 +159,13 @@ class RetrievalMetric(BaseMetric):
         """Rank, summarise, log and (optionally) dump; returns the flat metric dict."""
         queries = [r for r in results if r['role'] == 'query']
         gallery = [r for r in results if r['role'] == 'gallery']
-        missing = normalise_missing((self.dataset_meta or {}).get(MISSING_QUERIES_KEY))
-        missing.update(self.extra_missing)
+        missing, excluded = self._missing_and_excluded()
+        if self._subset is not None:
+            check_known(self._subset, [q['sample_id'] for q in queries] + list(missing) + list(excluded),
+                        self.query_subset, 'the evaluated dataset')
+            queries = [q for q in queries if q['sample_id'] in self._subset]
+            missing = {k: v for k, v in missing.items() if k in self._subset}
+            excluded = {k: v for k, v in excluded.items() if k in self._subset}
         if not gallery:
             raise ValueError(f'{self.protocol.id}: the evaluation received no gallery predictions')
         inputs = RetrievalInputs(
@@ -185,6 +208,7 @@ class RetrievalMetric(BaseMetric):
             rerank=rerank,
             max_block_elems=self.max_block_elems,
         )
+        metrics['n_excluded'] = len(excluded)
         self.last_result = {
             'metrics': metrics,
             'protocol': self.protocol.id,
@@ -193,17 +217,35 @@ class RetrievalMetric(BaseMetric):
             'scoring': self.scoring,
             'dataset': self.protocol.dataset,
             'split': self.protocol.split,
+            'excluded_queries': sorted(excluded),
+            'query_subset': self.query_subset,
         }
         self._log(metrics)
         if self.dump_dir:
             self._dump(inputs, q_emb, g_emb, queries, gallery, rankings)
         return metrics
 
+    def _missing_and_excluded(self) -> tuple[dict[str, dict], dict[str, dict]]:
+        """The dataset's queries without prediction, split by its policy: ``(misses, excluded)``."""
+        meta = self.dataset_meta or {}
+        listed = normalise_missing(meta.get(MISSING_QUERIES_KEY))
+        policy = meta.get(MISSING_POLICY_KEY, 'miss')
+        if policy not in MISSING_POLICIES:
+            raise ValueError(f'dataset metainfo {MISSING_POLICY_KEY}={policy!r}; expected one of {MISSING_POLICIES}')
+        missing, excluded = ({}, listed) if policy == 'exclude' else (listed, {})
+        missing.update(self.extra_missing)  # skipped at run time: our failure, always a miss
+        if excluded:
+            print_log(f'[{self.protocol.id}] {len(excluded)} quer{"y" if len(excluded) == 1 else "ies"} without '
+                      f'media excluded from the denominator (dataset rule, as the official metric): '
+                      f'{", ".join(sorted(excluded)[:10])}{" …" if len(excluded) > 10 else ""}',
+                      logger='current', level=logging.WARNING)
+        return missing, excluded
+
     def _log(self, metrics: dict[str, float]) -> None:
         head = ' '.join(f'{k}={metrics[k]:.2f}' for k in [f'R@{k}' for k in self.k_list] + ['mAP'])
         print_log(
             f'[{self.protocol.id} | {self.scoring}] {head} median_rank={metrics["median_rank"]} '
-            f'n_queries={metrics["n_queries"]} n_missing={metrics["n_missing"]} '
+            f'n_queries={metrics["n_queries"]} n_missing={metrics["n_missing"]} n_excluded={metrics["n_excluded"]} '
             f'n_empty_gallery={metrics["n_empty_gallery"]} n_unreachable_gt={metrics["n_unreachable_gt"]}',
             logger='current',
         )

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, replace
 
 from csa_bench.registry import PROTOCOLS
 
+from .ties import check as check_ties
+
 SCOPES = ('per-group', 'global', 'same-source')
 
 
@@ -36,6 +38,9 @@ class Protocol:
         breakdowns: ``meta`` keys reported as ``R@K/<key>=<value>`` breakdowns.
         split: the annotation split it is defined on.
         source: the official code it reproduces.
+        tie_order: order of equal scores: ``'index'`` (gallery order, the stable sort of the CSA
+            scripts) or ``'numpy-argsort-reversed'`` (SEAM's ``argsort(s)[::-1]``).
+        score_dtype: precision the scores are rounded to before ranking (SEAM ranks float16).
     """
 
     id: str
@@ -51,6 +56,8 @@ class Protocol:
     breakdowns: tuple[str, ...] = ()
     split: str = 'test'
     source: str = ''
+    tie_order: str = 'index'
+    score_dtype: str = 'float32'
 
     def __post_init__(self) -> None:
         if self.gallery_scope not in SCOPES:
@@ -59,6 +66,10 @@ class Protocol:
             raise ValueError(f'protocol {self.id}: unknown denominator {self.denominator!r}')
         if not self.k_list or any(k < 1 for k in self.k_list):
             raise ValueError(f'protocol {self.id}: k_list must be positive integers, got {self.k_list}')
+        try:
+            check_ties(self.tie_order, self.score_dtype)
+        except ValueError as exc:
+            raise ValueError(f'protocol {self.id}: {exc}') from None
 
     def describe(self) -> dict:
         """The protocol's fields as a plain dict (stored in result JSONs)."""
@@ -218,5 +229,8 @@ for _variant, _text in SEAM_VARIANTS.items():
             frames='10 frames at sorted uniform-random positions, seeded; noise off unless stated',
             breakdowns=('source',),
             source='SEAM-Match-RCNN@4ca15d1 evaluate_movingfashion.py',
+            # The official match probabilities are float16 and ranked by np.argsort(s)[::-1].
+            tie_order='numpy-argsort-reversed',
+            score_dtype='float16',
         )
     )

@@ -2,7 +2,9 @@
 
 The ranked list of a query is its gallery scope (every gallery entry of its group, or the whole
 gallery) sorted by **(−score, gallery index)**: the official scripts use Python's stable sort on
-the score, so equal scores keep gallery-file order (protocols.md §2.2). We never sort full rows:
+the score, so equal scores keep gallery-file order (protocols.md §2.2); a protocol may instead ask
+for SEAM's float16 scores and numpy tie order (:mod:`csa_bench.evaluation.ties`, only the rows
+with a tie pay for it). We never sort full rows:
 
 * the rank of a positive ``j`` is ``#{i : s_i > s_j} + #{i < j : s_i = s_j}`` (counted per chunk;
   the index term is only evaluated on the rare rows that have a tie), which is all R@K, mAP and
@@ -27,8 +29,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .ties import check as check_ties
+from .ties import numpy_descending, round_scores
+
 #: ``score_block(q_idx (n,), g_idx (m,)) -> (n, m)`` float scores; indices are long, ascending g_idx.
 ScoreBlock = Callable[[Tensor, Tensor], Tensor]
+
+#: The default ``(tie_order, score_dtype)``: stable descending sort of float32 scores.
+_INDEX_TIES = ('index', 'float32')
 
 #: Largest score block (floats): 16M floats = 64 MiB keeps the working set small on any machine.
 DEFAULT_MAX_BLOCK_ELEMS = 1 << 24
@@ -178,8 +186,13 @@ def _batches(
 _COUNT_ELEMS = 1 << 18
 
 
-def _block_positive_ranks(scores: Tensor, local_pos: Tensor) -> Tensor:
-    """Ranks under (−score, index) of the positives ``local_pos (n, P)`` (-1 padded) in ``scores (n, m)``."""
+def _block_positive_ranks(scores: Tensor, local_pos: Tensor, ties: tuple[str, str] = _INDEX_TIES,
+                          row_size: Tensor | None = None) -> Tensor:
+    """Ranks of the positives ``local_pos (n, P)`` (-1 padded) in ``scores (n, m)``.
+
+    Ties are ordered by ``ties = (tie_order, score_dtype)`` (see :mod:`.ties`); ``row_size (n,)``
+    bounds each row's real columns (needed only by the numpy tie order).
+    """
     ranks = torch.full_like(local_pos, -1)
     pos_scores = scores.gather(1, local_pos.clamp(min=0))
     step = max(1, _COUNT_ELEMS // max(scores.shape[1], 1))
@@ -197,7 +210,13 @@ def _block_positive_ranks(scores: Tensor, local_pos: Tensor) -> Tensor:
             equal[start : start + step] = (part == value).sum(1, dtype=torch.int32)
         rank = greater.long()
         tied = (equal > 1).nonzero().squeeze(1)
-        if tied.numel():  # only rows with an exact tie pay for the index comparison
+        if tied.numel() and ties[0] != 'index':  # SEAM: numpy's own order on the tied rows
+            for i in tied.tolist():
+                row = rows[i]
+                size = scores.shape[1] if row_size is None else int(row_size[row])
+                order = numpy_descending(scores[row, :size], ties[1])
+                rank[i] = int((order == int(local_pos[row, p])).nonzero()[0, 0])
+        elif tied.numel():  # only rows with an exact tie pay for the index comparison
             cols = torch.arange(scores.shape[1], device=scores.device)
             before = cols.unsqueeze(0) < local_pos[rows[tied], p].unsqueeze(1)
             rank[tied] += ((block[tied] == target[tied]) & before).sum(1)
@@ -205,11 +224,21 @@ def _block_positive_ranks(scores: Tensor, local_pos: Tensor) -> Tensor:
     return ranks
 
 
-def _block_topk(scores: Tensor, k: int, row_size: Tensor) -> tuple[Tensor, Tensor]:
-    """Head ``(n, k)`` of each row's (−score, index) order: local indices and scores.
+def _block_topk(scores: Tensor, k: int, row_size: Tensor, ties: tuple[str, str] = _INDEX_TIES
+                ) -> tuple[Tensor, Tensor]:
+    """Head ``(n, k)`` of each row's ranked list: local indices and scores.
 
-    ``row_size (n,)`` is each row's number of real columns (the rest is ``-inf`` padding).
+    ``row_size (n,)`` is each row's number of real columns (the rest is ``-inf`` padding). The order
+    is (−score, index), or numpy's reversed argsort under ``ties[0] == 'numpy-argsort-reversed'``.
     """
+    if ties[0] != 'index':
+        index = torch.empty(scores.shape[0], k, dtype=torch.long)
+        for row in range(scores.shape[0]):
+            size = int(row_size[row])
+            head = numpy_descending(scores[row, :size], ties[1])[:k]
+            index[row] = torch.cat([head, torch.arange(size, size + k - head.numel())])  # padding last
+        index = index.to(scores.device)
+        return index, scores.gather(1, index)
     values, index = scores.topk(k, dim=1, sorted=True)
     # topk's order among equal scores is unspecified: re-order the shortlist by (-score, index).
     index, order = index.sort(dim=1)
@@ -236,6 +265,8 @@ def rank_gallery(
     gallery_groups: Tensor | None = None,
     topk: int = 0,
     max_block_elems: int = DEFAULT_MAX_BLOCK_ELEMS,
+    tie_order: str = 'index',
+    score_dtype: str = 'float32',
 ) -> Rankings:
     """Rank every query against its gallery scope, in bounded-memory blocks.
 
@@ -252,10 +283,15 @@ def rank_gallery(
         gallery_groups: ``(G,)`` long group codes or ``None``.
         topk: length of the ranked-list head to return (0 = none).
         max_block_elems: largest score block, in floats.
+        tie_order: ``'index'`` (equal scores keep gallery order) or ``'numpy-argsort-reversed'``
+            (SEAM), see :mod:`csa_bench.evaluation.ties`.
+        score_dtype: precision the scores are rounded to before ranking (``'float32'``, ``'float16'``).
 
     Returns:
         :class:`Rankings` on CPU.
     """
+    check_ties(tie_order, score_dtype)
+    ties = (tie_order, score_dtype)
     n_query = positives.shape[0]
     ranks = torch.full_like(positives, -1)
     scope = torch.zeros(n_query, dtype=torch.long)
@@ -278,6 +314,7 @@ def rank_gallery(
                     (len(q_all), int(row_size.max())), float('-inf'), dtype=block.dtype, device=block.device
                 )
             scores[row : row + q_idx.numel(), :size] = block
+        scores = round_scores(scores, score_dtype)
         pos = positives[q_all]
         valid = pos >= 0
         local_pos = torch.where(valid, local[pos.clamp(min=0)], -1)
@@ -286,11 +323,11 @@ def rank_gallery(
         )
         if bool((valid & ~in_scope).any()):
             raise ValueError("a positive index lies outside its query's gallery scope")
-        ranks[q_all] = _block_positive_ranks(scores, local_pos.to(scores.device)).cpu()
+        ranks[q_all] = _block_positive_ranks(scores, local_pos.to(scores.device), ties, row_size).cpu()
         scope[q_all] = row_size
         if topk:
             k = min(topk, scores.shape[1])
-            index, values = _block_topk(scores, k, row_size.to(scores.device))
+            index, values = _block_topk(scores, k, row_size.to(scores.device), ties)
             index, values = index.cpu(), values.float().cpu()
             real = index < row_size.unsqueeze(1)
             top_index[q_all, :k] = torch.where(

@@ -116,18 +116,19 @@ class PairwiseDecoder(nn.Module):
         attn_drop: Cross-attention probability dropout (0.1).
         score_scale: Multiplier of the cosine (10).
         kv_norm: V1 option: normalise keys/values with the query's LN.
+        pooler_eps: eps of the pooler LayerNorm: 1e-5, the official V2 ``CrossPooler``'s
+            ``nn.LayerNorm(eps=config.layer_norm_eps)`` with the default config value.
     """
 
     def __init__(self, width: int, num_heads: int = 8, attn_drop: float = 0.1, score_scale: float = 10.0,
-                 kv_norm: bool = False) -> None:
+                 kv_norm: bool = False, pooler_eps: float = 1e-5) -> None:
         super().__init__()
         if width % num_heads:
             raise ValueError(f'PMD num_heads={num_heads} must divide the token width {width}')
         self.width, self.num_heads, self.score_scale = width, num_heads, score_scale
         self.self_block = SelfBlock(width, num_heads)
         self.cross_block = CrossBlock(width, num_heads, attn_drop, kv_norm)
-        # Pooler LN eps is not given by method.md; BERT-style 1e-12 like the other MMF-derived LN.
-        self.pooler_norm = nn.LayerNorm(width, eps=1e-12)
+        self.pooler_norm = nn.LayerNorm(width, eps=pooler_eps)
         self.pooler = nn.Linear(width, width, bias=False)
         self._init_weights()
         # w: PyTorch default init (method.md §5), created after the N(0, 0.02) pass on purpose.

@@ -26,7 +26,12 @@ Ids: ``video_stem`` / ``img_stem`` = base name up to the first ``.``. The galler
 (``group_id`` None) and keeps the duplicated image line. A video shared by two products takes the
 **last** product's image as its single GT (official parity); ``multi_gt=True`` keeps both.
 Missing videos are reported by name and count (``missing_files``); missing test queries stay in
-``metainfo['missing_queries']`` with their GT so that the metric counts them as misses.
+``metainfo['missing_queries']`` with their GT. **Denominator:** the official metric divides by
+``len(video_to_gt.json)``, the videos that have frames (1,328 of the 1,329 test videos), so by
+default (``missing_queries='exclude'``) the metric leaves them out of the denominator and reports
+their count as ``n_excluded``; ``missing_queries='miss'`` counts them as misses instead (the earlier
+csa_bench rule, dividing by 1,329; useful to see what an incomplete local copy costs). See
+docs/protocols.md, "Missing queries".
 ``meta`` holds ``source`` (the breakdown key), ``product_id``, ``frame_source`` and any tracklet.
 """
 from __future__ import annotations
@@ -76,15 +81,20 @@ class MovingFashionDataset(RetrievalDataset):
         split: ``'train'`` (pairs) or ``'test'`` (queries, then the global gallery).
         annotation: ``'raw'`` (official JSON + mp4) or ``'prepared'`` (CSA annotation files).
         multi_gt: keep every product of a shared test video as GT (default: the last, as CSA).
+        missing_queries: ``'exclude'`` (official: test videos without frames are not queries) or
+            ``'miss'`` (they count as misses in the denominator).
         **kwargs: forwarded to :class:`RetrievalDataset`.
     """
 
     METAINFO = {'dataset_name': 'movingfashion'}
 
     def __init__(self, data_root: str, split: str = 'train', annotation: str = 'raw', multi_gt: bool = False,
-                 **kwargs) -> None:
+                 missing_queries: str = 'exclude', **kwargs) -> None:
         if annotation not in ('raw', 'prepared'):
             raise ValueError(f"annotation must be 'raw' or 'prepared', got {annotation!r}")
+        if missing_queries not in ('exclude', 'miss'):
+            raise ValueError(f"missing_queries must be 'exclude' or 'miss', got {missing_queries!r}")
+        self.missing_query_policy = missing_queries
         self.annotation = annotation
         self.multi_gt = multi_gt
         super().__init__(data_root=data_root, split=split, **kwargs)
@@ -93,7 +103,9 @@ class MovingFashionDataset(RetrievalDataset):
         return os.path.join(self.data_root, rel)
 
     def load_data_list(self) -> list[dict]:
-        self._metainfo.update(annotation=self.annotation, missing_queries={})
+        # The metric reads the policy from the metainfo (csa_bench.evaluation.metric.MISSING_POLICY_KEY).
+        self._metainfo.update(annotation=self.annotation, missing_queries={},
+                              missing_query_policy=self.missing_query_policy)
         if self.annotation == 'raw':
             return self._load_raw()
         return self._load_prepared_train() if self.split == 'train' else self._load_prepared_test()

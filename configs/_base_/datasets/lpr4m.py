@@ -23,6 +23,9 @@ train_pipeline = [
     dict(type='PackRetrievalInputs', num_frames=num_frames),
 ]
 # Eval: Resize 256² -> CenterCrop 224, deterministic (no test-time tail cut, method.md §11.1).
+# tta=none. The published numbers were measured with the tail cut on at test time too
+# (tta=official-tailcut): --cfg-options test_dataloader.dataset.pipeline.0.test_tail_cut=True
+# tta=official-tailcut (docs/pipelines.md, "Test-time tail cut").
 test_pipeline = [
     dict(type='SampleFrames', num_frames=num_frames, mode='v2', test_mode=True),
     dict(type='LoadFrames'),

@@ -1,7 +1,9 @@
 # MovingFashion, read from the raw official release (train.json / test.json + mp4, datasets.md §5):
-# videos are decoded with decord at 1 fps and <= 10 frames kept (floor(i·n/10)), no extraction step.
+# videos are decoded with decord, keeping the frames `ffmpeg -vf fps=1` would extract (the official
+# preparation), then <= 10 of them (floor(i·n/10)); no extraction step (docs/pipelines.md).
 # The gallery is global (protocol movingfashion-csa). The 23 videos missing from the official
-# archive are reported; the missing test query still counts as a miss in the metric.
+# archive are reported; the missing test video is left out of the denominator and reported as
+# n_excluded, as the official metric (1,328 queries; missing_queries='miss' counts it as a miss).
 dataset_type = 'MovingFashionDataset'
 data_root = '{{$CSA_DATA_ROOT:data}}/movingfashion'
 num_frames = 10  # T: <= 10 frames at 1 fps (CSA's prepare_movingfashion.py rule)
@@ -22,6 +24,9 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='InitVideoReader', fps=1.0, max_frames=num_frames),
+    # tta=none: no test-time tail cut. The published numbers were measured with it
+    # (tta=official-tailcut): --cfg-options test_dataloader.dataset.pipeline.1.test_tail_cut=True
+    # tta=official-tailcut (docs/pipelines.md, "Test-time tail cut").
     dict(type='SampleFrames', num_frames=num_frames, mode='v2', test_mode=True),
     dict(type='LoadFrames'),
     dict(type='LoadShopImage'),
