@@ -1,17 +1,20 @@
 """``csa-bench score``: scores in, protocol metrics out (no model, no dataset needed).
 
-    csa-bench score --pred PRED --gt GT --protocol ID [--groups GROUPS] [--out result.json]
+    csa-bench score --pred PRED --gt GT --protocol ID [--groups GROUPS] [--queries FILE] [--out result.json]
 
 ``PRED`` is the official prediction JSON (``{query_id: [[gallery_id, score], ...]}``), an ``.npz``
 with a score matrix or embeddings (an evaluation dump's ``embeddings.npz``, or its folder), see
 :mod:`csa_bench.evaluation.io` for every accepted shape. GT queries without a prediction are
 misses (under ``all-gt`` protocols); a prediction for an id absent from the GT is an error.
+``--queries FILE`` evaluates only the queries listed in FILE (the official ``lpr_eval.py -c FILE``:
+one id per line, first tab-separated column); every listed id must be in the GT.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,7 @@ from csa_bench.evaluation.evaluate import RetrievalInputs, breakdown, evaluate
 from csa_bench.evaluation.functional import positive_ranks_from_lists, summarize
 from csa_bench.evaluation.protocols import Protocol, get_protocol
 from csa_bench.evaluation.ranking import EmbeddingScorer, MatrixScorer, Rankings
+from csa_bench.evaluation.subset import check_known, read_query_subset
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -42,6 +46,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--protocol', required=True, help='protocol id (csa-bench list protocols)')
     parser.add_argument(
         '--groups', help='groups JSON {group: [gallery ids]} or {"query": {..}, "gallery": {..}}'
+    )
+    parser.add_argument(
+        '--queries', help='evaluate only these query ids (one per line, first tab-separated column; official -c)'
     )
     parser.add_argument('--out', help='write a result JSON here')
     parser.add_argument('--k', type=int, nargs='+', help="override the protocol's K list")
@@ -106,10 +113,32 @@ def _missing(gt: io.GroundTruth, predicted: set[str], source: str) -> dict[str, 
     return {q: {'gt_ids': ids, 'meta': gt.meta.get(q, {})} for q, ids in gt.gt.items() if q not in predicted}
 
 
+def _restrict_gt(gt: io.GroundTruth, subset_path: str, predicted: list[str], source: str) -> io.GroundTruth:
+    """The GT restricted to ``--queries`` (after checking every listed id is a GT query)."""
+    _missing(gt, set(predicted), source)  # a stray prediction is an error even outside the subset
+    subset = read_query_subset(subset_path)
+    check_known(subset, gt.gt, subset_path, 'the GT file')
+    return io.GroundTruth({q: v for q, v in gt.gt.items() if q in subset},
+                          {q: v for q, v in gt.meta.items() if q in subset})
+
+
+def _restrict_arrays(arrays: io.ScoreArrays, keep: set[str]) -> io.ScoreArrays:
+    rows = [i for i, q in enumerate(arrays.query_ids) if q in keep]
+    if len(rows) == len(arrays.query_ids):
+        return arrays
+    pick = (lambda a: None if a is None else a[rows])  # noqa: E731
+    return replace(arrays, query_ids=[arrays.query_ids[i] for i in rows], scores=pick(arrays.scores),
+                   query_emb=pick(arrays.query_emb),
+                   query_groups=None if arrays.query_groups is None else [arrays.query_groups[i] for i in rows])
+
+
 def score_arrays(
     args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path
 ) -> tuple[dict, str]:
     arrays = io.load_npz(path)
+    if getattr(args, 'queries', None):
+        gt = _restrict_gt(gt, args.queries, arrays.query_ids, str(path))
+        arrays = _restrict_arrays(arrays, set(gt.gt))
     missing = _missing(gt, set(arrays.query_ids), str(path))
     inputs = RetrievalInputs(
         arrays.query_ids,
@@ -141,6 +170,9 @@ def score_lists(
     args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path
 ) -> tuple[dict, str]:
     ranked = io.load_ranked_lists(path)
+    if getattr(args, 'queries', None):
+        gt = _restrict_gt(gt, args.queries, list(ranked), str(path))
+        ranked = {q: v for q, v in ranked.items() if q in gt.gt}
     _missing(gt, set(ranked), str(path))
     ids_only = {q: [g for g, _ in v] for q, v in ranked.items()}
     query_ids, ranks, sizes, missing_ids = positive_ranks_from_lists(ids_only, gt.gt)
@@ -218,6 +250,8 @@ def _sources(args: argparse.Namespace, pred: Path) -> dict:
     from csa_bench.results import sha256_file
 
     files = {'pred': pred, 'gt': Path(args.gt)} | ({'groups': Path(args.groups)} if args.groups else {})
+    if getattr(args, 'queries', None):
+        files['queries'] = Path(args.queries)
     return {role: {'path': str(p.resolve()), 'sha256': sha256_file(p)} for role, p in files.items()}
 
 
@@ -229,7 +263,8 @@ def run(args: argparse.Namespace) -> int:
     pred = Path(args.pred)
     if pred.is_dir():
         pred = pred / EMBEDDINGS
-    for role, path in (('--pred', pred), ('--gt', Path(args.gt)), ('--groups', Path(args.groups or '.'))):
+    for role, path in (('--pred', pred), ('--gt', Path(args.gt)), ('--groups', Path(args.groups or '.')),
+                       ('--queries', Path(getattr(args, 'queries', None) or '.'))):
         if not path.exists():
             raise CliError(f'{role} file {path} does not exist')
     try:
@@ -242,6 +277,8 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f'--pred {pred}: expected a .json (official predictions) or .npz file')
     except (io.InputError, KeyError, ValueError) as exc:
         raise CliError(str(exc).strip('"\'')) from exc
+    # The GT file lists exactly the queries that exist: none is excluded (same keys as RetrievalMetric).
+    metrics['n_excluded'] = 0
     _print(metrics, protocol, scoring)
     if args.out:
         from csa_bench.results import make_result, write_result
