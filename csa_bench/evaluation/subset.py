@@ -3,7 +3,7 @@
 The official option reads a text file, one query per line, and takes the first tab-separated
 column of each line as the clip id (the other columns are ignored), so a breakdown TSV whose
 first column is the clip id works as is. Both the ground truth and the predictions are restricted
-to the listed ids: the denominator becomes GT ∩ subset (protocols.md §2.2; docs/protocols.md,
+to the listed ids: the denominator becomes GT ∩ subset (docs/protocols.md,
 "Query subsets"). Unlike the official script, which silently ignores a listed id that is not a
 query, every listed id must be a known query here: a typo would otherwise shrink the denominator
 without a word.

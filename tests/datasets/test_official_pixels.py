@@ -183,3 +183,28 @@ def test_jpeg_decoders_agree(tmp_path: Path) -> None:
     path = tmp_path / 'x.jpg'
     path.write_bytes(buffer.getvalue())
     assert np.abs(np.asarray(Image.open(path).convert('RGB')).astype(int) - read_image(path)).max() <= 2
+
+
+# -- the published setting: test-time tail cut ----------------------------------------------------
+@pytest.mark.parametrize('config, index', [
+    ('configs/rice/rice-icl_clipvit-b32_10f_4xb24-5k_lpr4m.py', 0),
+    ('configs/rice/rice-icl_clipvit-b32_10f_4xb24-5k_movingfashion.py', 1),
+])
+def test_official_tailcut_recipe_switches_the_test_pipeline(config: str, index: int) -> None:
+    """The --cfg-options recipe in the dataset bases (docs/pipelines.md) reaches SampleFrames."""
+    from csa_bench.datasets.transforms import SampleFrames
+    from csa_bench.engine.api import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    default = load_config(root / config)
+    step = default.test_dataloader.dataset.pipeline[index]
+    assert step['type'] == 'SampleFrames' and not step.get('test_tail_cut', False)
+    assert default.get('tta', 'none') == 'none'
+    cfg = load_config(root / config, {f'test_dataloader.dataset.pipeline.{index}.test_tail_cut': True,
+                                      'tta': 'official-tailcut'})
+    step = dict(cfg.test_dataloader.dataset.pipeline[index])
+    assert step.pop('type') == 'SampleFrames' and step['test_tail_cut'] and cfg.tta == 'official-tailcut'
+    sampler = SampleFrames(**step)
+    np.random.seed(0)
+    lengths = [len(sampler({'frame_paths': [f'{i}.jpg' for i in range(10)]})['frame_inds']) for _ in range(200)]
+    assert 0.3 < np.mean([n < 10 for n in lengths]) < 0.6  # ~45% of 10-frame queries lose a tail
