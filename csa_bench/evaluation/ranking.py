@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from .ties import check as check_ties
-from .ties import numpy_descending, round_scores
+from .ties import numpy_head, numpy_rank, round_scores
 
 #: ``score_block(q_idx (n,), g_idx (m,)) -> (n, m)`` float scores; indices are long, ascending g_idx.
 ScoreBlock = Callable[[Tensor, Tensor], Tensor]
@@ -212,10 +212,9 @@ def _block_positive_ranks(scores: Tensor, local_pos: Tensor, ties: tuple[str, st
         tied = (equal > 1).nonzero().squeeze(1)
         if tied.numel() and ties[0] != 'index':  # SEAM: numpy's own order on the tied rows
             for i in tied.tolist():
-                row = rows[i]
+                row = int(rows[i])
                 size = scores.shape[1] if row_size is None else int(row_size[row])
-                order = numpy_descending(scores[row, :size], ties[1])
-                rank[i] = int((order == int(local_pos[row, p])).nonzero()[0, 0])
+                rank[i] = numpy_rank(scores[row, :size], int(local_pos[row, p]), ties[1])
         elif tied.numel():  # only rows with an exact tie pay for the index comparison
             cols = torch.arange(scores.shape[1], device=scores.device)
             before = cols.unsqueeze(0) < local_pos[rows[tied], p].unsqueeze(1)
@@ -232,12 +231,7 @@ def _block_topk(scores: Tensor, k: int, row_size: Tensor, ties: tuple[str, str] 
     is (−score, index), or numpy's reversed argsort under ``ties[0] == 'numpy-argsort-reversed'``.
     """
     if ties[0] != 'index':
-        index = torch.empty(scores.shape[0], k, dtype=torch.long)
-        for row in range(scores.shape[0]):
-            size = int(row_size[row])
-            head = numpy_descending(scores[row, :size], ties[1])[:k]
-            index[row] = torch.cat([head, torch.arange(size, size + k - head.numel())])  # padding last
-        index = index.to(scores.device)
+        index = numpy_head(scores, k, row_size, ties[1]).to(scores.device)
         return index, scores.gather(1, index)
     values, index = scores.topk(k, dim=1, sorted=True)
     # topk's order among equal scores is unspecified: re-order the shortlist by (-score, index).

@@ -46,3 +46,22 @@ def numpy_descending(row: Tensor, score_dtype: str) -> Tensor:
     """Positions of ``row (m,)`` in SEAM's order: ``np.argsort(row.astype(dtype))[::-1]`` (long, CPU)."""
     values = row.detach().cpu().numpy().astype(SCORE_DTYPES[score_dtype][1])
     return torch.from_numpy(np.ascontiguousarray(np.argsort(values)[::-1]))
+
+
+def numpy_rank(row: Tensor, position: int, score_dtype: str) -> int:
+    """0-based rank of entry ``position`` of ``row (m,)`` in SEAM's order."""
+    return int((numpy_descending(row, score_dtype) == position).nonzero()[0, 0])
+
+
+def numpy_head(scores: Tensor, k: int, row_size: Tensor, score_dtype: str) -> Tensor:
+    """``(n, k)`` long CPU: the first ``k`` positions of each row of ``scores (n, m)`` in SEAM's order.
+
+    Only the first ``row_size[i]`` columns of row ``i`` are real (the rest is ``-inf`` padding);
+    a row shorter than ``k`` is completed with its padding columns, in order.
+    """
+    index = torch.empty(scores.shape[0], k, dtype=torch.long)
+    for row in range(scores.shape[0]):
+        size = int(row_size[row])
+        head = numpy_descending(scores[row, :size], score_dtype)[:k]
+        index[row] = torch.cat([head, torch.arange(size, size + k - head.numel())])
+    return index
