@@ -75,8 +75,9 @@ def official_shapes(*, width: int = 64, layers: int = 2, patch: int = 16, grid: 
         shapes['transformer.heads.vim.weight'] = (1, width)
     if pfr:
         half = PMD_HEADS // 2
-        shapes.update({'transformer.heads.rec.0.weight': (half, PMD_HEADS, 1, 1), 'transformer.heads.rec.0.bias': (half,),
-                       'transformer.heads.rec.2.weight': (1, half, 1, 1), 'transformer.heads.rec.2.bias': (1,)})
+        rec = 'transformer.heads.rec'
+        shapes.update({f'{rec}.0.weight': (half, PMD_HEADS, 1, 1), f'{rec}.0.bias': (half,),
+                       f'{rec}.2.weight': (1, half, 1, 1), f'{rec}.2.bias': (1,)})
     return shapes
 
 

@@ -87,7 +87,8 @@ def test_visual_tower_keys_land_where_the_encoder_reads_them() -> None:
     torch.testing.assert_close(sd['encoder.vit.cls_token'].flatten(), state[f'{v}class_embedding'])
     torch.testing.assert_close(sd['encoder.vit.blocks.1.attn.qkv.weight'],
                                state[f'{v}transformer.resblocks.1.attn.in_proj_weight'])
-    torch.testing.assert_close(sd['encoder.vit.blocks.0.mlp.fc2.bias'], state[f'{v}transformer.resblocks.0.mlp.c_proj.bias'])
+    torch.testing.assert_close(sd['encoder.vit.blocks.0.mlp.fc2.bias'],
+                               state[f'{v}transformer.resblocks.0.mlp.c_proj.bias'])
 
 
 @pytest.mark.parametrize('edit, message', [
