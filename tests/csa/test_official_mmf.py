@@ -12,7 +12,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from csa_bench.checkpoints import ConversionError, convert_state, peek_official
+from csa_bench.checkpoints import ConversionError, convert_state, maybe_convert_official, peek_official
 from csa_bench.checkpoints.files import build_model, convert_file, read_state_file
 
 from . import official_mmf_layout as ref
@@ -133,6 +133,11 @@ def test_peek_recognises_official_files_only(tmp_path) -> None:
     torch.save({'meta': {}, 'state_dict': tiny_model('icl').state_dict()}, ours)
     assert peek_official(official).converter == 'rice-mmf'
     assert peek_official(ours) is None
+    model = tiny_model('icl')
+    assert maybe_convert_official(ours, model) is None
+    result = maybe_convert_official(official, model)  # converts and loads in place
+    for key, value in result.state_dict.items():
+        assert torch.equal(model.state_dict()[key], value), key
 
 
 def test_convert_file_meta(tmp_path) -> None:
