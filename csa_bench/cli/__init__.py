@@ -49,16 +49,18 @@ def _one_line(err: BaseException) -> str:
 def _user_error_message(err: BaseException) -> str | None:
     """One line for the errors whose message already names the file, key or iteration; else None.
 
-    Bad data, corrupt checkpoints and non-finite losses (issue 10). A dataloader worker re-raises
-    an exception it cannot rebuild as ``RuntimeError('Caught X in DataLoader worker ...')`` with
-    the worker traceback; its last line is the original message.
+    Bad data, corrupt checkpoints and non-finite losses (issue 10); official checkpoints that do not
+    fit the config (issue 16). A dataloader worker re-raises an exception it cannot rebuild as
+    ``RuntimeError('Caught X in DataLoader worker ...')`` with the worker traceback; its last line
+    is the original message.
     """
+    from csa_bench.checkpoints import ConversionError
     from csa_bench.datasets import AnnotationError, BadSampleError, MediaError
     from csa_bench.engine.checkpoint import CorruptCheckpointError, NonFiniteWeightsError
     from csa_bench.engine.hooks import NonFiniteLossError
 
     known = (AnnotationError, BadSampleError, MediaError, CorruptCheckpointError, NonFiniteLossError,
-             NonFiniteWeightsError)
+             NonFiniteWeightsError, ConversionError)
     if isinstance(err, known):
         return _one_line(err)
     text = str(err)

@@ -9,6 +9,8 @@ from pathlib import Path
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for the CLI)
 from mmengine.runner import Runner
 
+from csa_bench.checkpoints.files import load_official, peek_official
+
 from . import checkpoint as _checkpoint  # noqa: F401  (torch>=2.6 resume fix, see checkpoint.py)
 from . import distributed as _dist
 from .precision import PrecisionError, configure_amp
@@ -130,12 +132,19 @@ def test(config: str | os.PathLike, checkpoint: str | None = None, *, work_dir: 
     cfg.launcher = launcher
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise ConfigError(f'checkpoint {checkpoint} does not exist')
-    cfg.load_from = checkpoint
+    # [official-checkpoint hook 1/2] An authors' released file (plain state dict in their layout) is
+    # converted in memory after the model is built, so the runner must not load it itself.
+    official = peek_official(checkpoint)
+    cfg.load_from = None if official is not None else checkpoint
     try:
         _dist.init_distributed(cfg, launcher)
     except _dist.DistributedConfigError as err:
         raise ConfigError(str(err)) from err
     runner = Runner.from_cfg(cfg)
+    if official is not None:  # [official-checkpoint hook 2/2] strict, see csa_bench/checkpoints/files.py
+        result = load_official(runner.model, official)
+        runner.logger.info(f'converted official checkpoint {checkpoint} ({official.converter}) in memory; '
+                           f'dropped {len(result.dropped)} official keys: {sorted(result.dropped)}')
     start = time.perf_counter()
     metrics = runner.test()
     elapsed = time.perf_counter() - start
