@@ -59,6 +59,8 @@ PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDUL
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Evaluation protocols (lpr4m-csa, movingfashion-csa, ...): no mmengine root exists for these.
 PROTOCOLS = Registry('protocol', scope=SCOPE, locations=CORE_LOCATIONS)
+# Official-checkpoint converters (``csa-bench convert``): one object per official layout.
+CHECKPOINT_CONVERTERS = Registry('checkpoint converter', scope=SCOPE)
 
 #: Every registry above, by the name ``csa-bench list`` shows.
 ALL_REGISTRIES: dict[str, Registry] = {
@@ -66,7 +68,7 @@ ALL_REGISTRIES: dict[str, Registry] = {
     'model_wrappers': MODEL_WRAPPERS, 'metrics': METRICS, 'evaluator': EVALUATOR, 'hooks': HOOKS,
     'loops': LOOPS, 'optimizers': OPTIMIZERS, 'optim_wrappers': OPTIM_WRAPPERS,
     'optim_wrapper_constructors': OPTIM_WRAPPER_CONSTRUCTORS, 'param_schedulers': PARAM_SCHEDULERS,
-    'functions': FUNCTIONS, 'protocols': PROTOCOLS,
+    'functions': FUNCTIONS, 'protocols': PROTOCOLS, 'checkpoint_converters': CHECKPOINT_CONVERTERS,
 }
 
 # Dataset-format tools (``csa-bench data synth|check``): one object per on-disk format, exposing

@@ -1,7 +1,14 @@
-"""RICE (CSA, ICCV 2023): ICL, PMD and PFR losses, the pairwise decoder and the retriever."""
+"""RICE (CSA, ICCV 2023): ICL, PMD and PFR losses, the pairwise decoder and the retriever.
+
+Also the V1 (CLIP4Clip-era) pieces: the BertAdam optimiser, the V1 test gallery and the importer
+of the V1 checkpoints (docs/method_v1.md).
+"""
+from .bertadam import BertAdam
 from .icl import ICLLoss
+from .official_clip4clip import RiceClip4ClipConverter
 from .pfr import PFRLoss
 from .pmd import PMDLoss
 from .retriever import RICERetriever
+from .v1_data import LPR4MV1Dataset
 
-__all__ = ['ICLLoss', 'PFRLoss', 'PMDLoss', 'RICERetriever']
+__all__ = ['BertAdam', 'ICLLoss', 'LPR4MV1Dataset', 'PFRLoss', 'PMDLoss', 'RICERetriever', 'RiceClip4ClipConverter']
