@@ -158,7 +158,8 @@ class RiceClip4ClipConverter:
             elif key.startswith('recons_weights.conv.'):
                 match = re.fullmatch(r'recons_weights\.conv\.([02])\.(weight|bias)', key)
                 if match is None:
-                    raise ConversionError(f'{key}: unknown PFR key (expected recons_weights.conv.{{0,2}}.{{weight,bias}})')
+                    raise ConversionError(f'{key}: unknown PFR key '
+                                          '(expected recons_weights.conv.{0,2}.{weight,bias})')
                 put(f'{pfr}attn_head.{match.group(1)}.{match.group(2)}', value, key)
             else:
                 raise ConversionError(f'{key}: not a key of the CLIP4Clip-era RICE model')
@@ -175,7 +176,8 @@ class RiceClip4ClipConverter:
                 raise ConversionError('V1 trained ICL with a fixed 100·cos; the config must use '
                                       'ICLLoss(scale_init=10.0, learnable_scale=False)')
             out[f'{icl}logit_scale'] = target[f'{icl}logit_scale'].clone()
-            notes.append(f'{icl}logit_scale: V1 stores no ICL scale (fixed 100·cos); kept the config value 10 (σ²=100)')
+            notes.append(f'{icl}logit_scale: V1 stores no ICL scale (fixed 100·cos); '
+                         'kept the config value 10 (σ²=100)')
         self._check(out, target, notes)
         return ConversionResult(state_dict=out, dropped=dropped, notes=notes)
 
@@ -188,6 +190,7 @@ class RiceClip4ClipConverter:
 
     @staticmethod
     def _map_pmd(key: str, value: Tensor, pmd: str, put, qkv: dict) -> None:
+        """Route one ``cross.*`` / ``similarity_dense.*`` key; q/k/v pieces wait in ``qkv`` for fusing."""
         dec = f'{pmd}decoder.'
         if key == 'cross.embeddings.position_embeddings.weight':
             put(dec + 'query_pos.weight', value, key)

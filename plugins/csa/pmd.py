@@ -9,7 +9,6 @@ from csa_bench.models.distributed import all_gather_no_grad, all_gather_with_gra
 from csa_bench.registry import MODELS
 
 from ..encoders.openai_clip import read_clip_state_dict
-
 from .decoder import PairwiseDecoder
 from .icl import same_item_ids
 

@@ -1,6 +1,7 @@
 """The CLIP4Clip-era (V1) checkpoint importer: strict mapping and forward equality with the V1 model."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,76 @@ def test_shipped_pfr_config_takes_a_full_size_v1_checkpoint() -> None:
     model.load_state_dict(result.state_dict, strict=True)
     assert model.encoder.vit.blocks[0].attn.qkv.weight.dtype == torch.float16
     assert model.losses[1].decoder.query_pos.weight.shape == (77, 512)
+
+
+# ------------------------------------------------------------------- end to end: convert, then test
+TINY_CONFIG = Path(__file__).resolve().parent / 'configs' / 'rice-v1-icl-pmd-pfr_clipvit-tiny_10f_synthetic-lpr4m.py'
+
+
+def v1_embedding_eval(root: Path, state: dict, size: int = 64, num_frame: int = 10) -> dict[str, float]:
+    """The V1 ``lpr4m_embedding_eval.py --embedding_sim`` procedure, restated (fp32 weights).
+
+    Gallery: per live folder, names ending in ``-0.jpg`` sorted, id = name minus its last dash field.
+    Query: every folder under ``query/``, ``.jpg`` names sorted, ``linspace(0, n, 10, endpoint=False)``
+    when n > 10; cv2 decoding, PIL bicubic squash, ToTensor + CLIP Normalize. Score = cosine, Python's
+    stable descending sort, hits at 1/3/5/10 over the GT filtered to predicted queries.
+    """
+    import json
+
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    mean = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(3, 1, 1)
+    std = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(3, 1, 1)
+
+    def pixels(path: Path) -> torch.Tensor:
+        rgb = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        img = Image.fromarray(rgb).convert('RGB').resize((size, size), Image.Resampling.BICUBIC)
+        return (torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).float() / 255 - mean) / std
+
+    heads = ref.TINY['heads']
+    gallery = {}
+    for live in os.listdir(root / 'gallery'):
+        names = sorted(n for n in os.listdir(root / 'gallery' / live) if n.endswith('-0.jpg'))
+        cls, _ = ref.encode_image(state, torch.stack([pixels(root / 'gallery' / live / n) for n in names]), heads)
+        gallery[live] = ([n[: -len('.jpg')].rsplit('-', 1)[0] for n in names], cls / cls.norm(dim=-1, keepdim=True))
+    pred = {}
+    for clip_id in os.listdir(root / 'query'):
+        frames = sorted(n for n in os.listdir(root / 'query' / clip_id) if n.endswith('.jpg'))
+        if len(frames) > num_frame:
+            frames = [frames[i] for i in np.linspace(0, len(frames), num=num_frame, endpoint=False, dtype=int)]
+        cls, _ = ref.encode_image(state, torch.stack([pixels(root / 'query' / clip_id / n) for n in frames]), heads)
+        video = ref.video_embedding(cls[None], torch.ones(1, len(frames), dtype=torch.bool))[0]
+        names, g = gallery['-'.join(clip_id.split('-')[:5])]
+        sims = (g @ video).tolist()
+        ranked = [n for n, _ in sorted(zip(names, sims, strict=True), key=lambda x: x[1], reverse=True)]
+        pred['-'.join(frames[0].split('-')[:-1])] = ranked
+    gt_path = next((root / 'annotations').glob('test_videoid_to_gtimage_*.json'))
+    gt = {k: v for k, v in json.loads(gt_path.read_text()).items() if k in pred}
+    out = {}
+    for k in (1, 3, 5, 10):
+        hits = sum(any(p in gt[q] for p in pred[q][:k]) for q in gt)
+        out[f'R@{k}'] = 100.0 * hits / len(gt)
+    return out
+
+
+@pytest.mark.slow
+def test_converted_v1_checkpoint_evaluates_like_the_v1_eval_script(use_synthetic_data, tmp_path) -> None:
+    from csa_bench.engine import api
+
+    cfg = Config.fromfile(str(TINY_CONFIG))
+    state = ref.official_state('pfr', seed=7)
+    model = build(cfg.model.to_dict())
+    result = RiceClip4ClipConverter().convert(state, model)
+    ckpt = tmp_path / 'converted.pth'
+    torch.save({'meta': {'converter': 'rice-clip4clip'}, 'state_dict': result.state_dict}, ckpt)
+    # fp32 for an exact comparison of rankings; the fp16 run below is the V1 precision.
+    outcome = api.test(str(TINY_CONFIG), str(ckpt), work_dir=str(tmp_path / 'fp32'),
+                       cfg_options={'model.encoder.fp16': False})
+    expected = v1_embedding_eval(use_synthetic_data / 'synthetic-lpr4m', {k: v.float() for k, v in state.items()})
+    assert 0 < expected['R@1'] < expected['R@10'] <= 100  # a random model: neither empty nor saturated
+    for key, value in expected.items():
+        assert outcome.metrics[key] == pytest.approx(value, abs=1e-6), key
+    fp16 = api.test(str(TINY_CONFIG), str(ckpt), work_dir=str(tmp_path / 'fp16'))
+    assert abs(fp16.metrics['R@10'] - expected['R@10']) <= 100.0 / 3  # fp16 may only reorder near-ties

@@ -266,12 +266,12 @@ def test_bertadam_matches_the_v1_update_rule(schedule: str) -> None:
     opt = BertAdam(groups, lr=1e-2, warmup=0.3, t_total=8, schedule=schedule, b1=0.9, b2=0.98, e=1e-6,
                    weight_decay=0.2, max_grad_norm=1.0)
     for step_grads in grads:
-        for p, grad in zip(params, step_grads):
+        for p, grad in zip(params, step_grads, strict=True):
             p.grad = grad.clone()
         opt.step()
     expected = _oracle([t.tolist() for t in init], [[x.tolist() for x in s] for s in grads],
                        [dict(lr=1e-2, wd=0.2), dict(lr=1e-3, wd=0.0)], 8, 0.3, schedule, 0.9, 0.98, 1e-6, 1.0)
-    for p, exp in zip(params, expected):
+    for p, exp in zip(params, expected, strict=True):
         torch.testing.assert_close(p.detach(), torch.tensor(exp, dtype=torch.float64), atol=1e-12, rtol=1e-10)
     assert opt.state[params[0]]['step'] == 6
     # The per-parameter clip leaves the clipped gradient in p.grad, as V1's in-place clip does.
@@ -361,7 +361,7 @@ def test_pil_bicubic_squash_equals_torchvision_resize_on_pil(tmp_path) -> None:
     out = TRANSFORMS.build(dict(type='PILResizeFrames', size=224))(dict(imgs=list(frames), img=img))
     official = tv.Compose([tv.Resize((224, 224), interpolation=tv.InterpolationMode.BICUBIC), tv.CenterCrop(224)])
     assert np.array_equal(out['img'], np.asarray(official(Image.fromarray(img))))
-    for ours, frame in zip(out['imgs'], frames):
+    for ours, frame in zip(out['imgs'], frames, strict=True):
         assert np.array_equal(ours, np.asarray(official(Image.fromarray(frame))))
     assert out['img_shape'] == (224, 224)
 
@@ -380,3 +380,18 @@ def test_v1_gallery_lists_main_images_sorted_by_name(synthetic_data_root) -> Non
     assert all(s['img_path'].endswith('-0.jpg') for s in gallery)
     with pytest.raises(ValueError, match="gallery must be 'main'"):
         DATASETS.build(dict(type='LPR4MV1Dataset', data_root=str(root), split='test', gallery='all'))
+
+
+@pytest.mark.slow
+def test_v1_recipe_trains_a_few_fp16_steps(use_synthetic_data, tmp_path) -> None:
+    """The V1 recipe end to end on CPU: fp16 CLIP weights, BertAdam's internal schedule, no param scheduler."""
+    from csa_bench.engine import api
+
+    config = Path(__file__).resolve().parent / 'configs' / 'rice-v1-icl-pmd-pfr_clipvit-tiny_10f_synthetic-lpr4m.py'
+    outcome = api.train(str(config), work_dir=str(tmp_path))
+    state = torch.load(outcome.checkpoint, map_location='cpu', weights_only=False)
+    weights = state['state_dict']
+    assert weights['encoder.vit.blocks.0.attn.qkv.weight'].dtype == torch.float16
+    assert all(torch.isfinite(v.float()).all() for v in weights.values())
+    optim = state['optimizer']['state']
+    assert optim and all(s['step'] == 4 for s in optim.values())  # every trained tensor made 4 updates

@@ -96,7 +96,7 @@ class PILResizeFrames(_PerFrame):
 
     def apply(self, img: np.ndarray) -> np.ndarray:
         h, w = self.size
-        return np.asarray(Image.fromarray(img).resize((w, h), PIL_FILTERS[self.interpolation]))
+        return np.array(Image.fromarray(img).resize((w, h), PIL_FILTERS[self.interpolation]))
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(size={self.size}, interpolation={self.interpolation!r}, keys={self.keys})'
