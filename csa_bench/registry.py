@@ -59,7 +59,7 @@ PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDUL
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope=SCOPE, locations=CORE_LOCATIONS)
 # Evaluation protocols (lpr4m-csa, movingfashion-csa, ...): no mmengine root exists for these.
 PROTOCOLS = Registry('protocol', scope=SCOPE, locations=CORE_LOCATIONS)
-# Official-checkpoint converters (``csa-bench convert``): one object per official layout.
+# Converters of the authors' released checkpoints into our models' state dicts (csa_bench/checkpoints/).
 CHECKPOINT_CONVERTERS = Registry('checkpoint converter', scope=SCOPE)
 
 #: Every registry above, by the name ``csa-bench list`` shows.

@@ -35,9 +35,9 @@ from .icl import ICLLoss
 from .pfr import PFRLoss
 from .pmd import PMDLoss
 
-try:  # the core's result type, once the converter framework provides one
-    from csa_bench.checkpoints import ConversionResult  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the core version
+try:  # the core's converter types (csa_bench/checkpoints), when this version of the core has them
+    from csa_bench.checkpoints import ConversionError, ConversionResult
+except ImportError:  # pragma: no cover - an older core: the same contract, defined here
     @dataclass
     class ConversionResult:
         """What a converter returns: the model's state dict, the dropped keys with reasons, notes."""
@@ -46,9 +46,8 @@ except ImportError:  # pragma: no cover - depends on the core version
         dropped: dict[str, str] = field(default_factory=dict)
         notes: list[str] = field(default_factory=list)
 
-
-class ConversionError(ValueError):
-    """A checkpoint that does not fit the model (unknown/missing key, shape or row mismatch)."""
+    class ConversionError(ValueError):
+        """A checkpoint that does not fit the model (unknown/missing key, shape or row mismatch)."""
 
 
 #: OpenAI CLIP block names -> timm block names (the encoder's ``vit.blocks.N``).
