@@ -271,3 +271,14 @@ def test_converted_v1_checkpoint_evaluates_like_the_v1_eval_script(use_synthetic
         assert outcome.metrics[key] == pytest.approx(value, abs=1e-6), key
     fp16 = api.test(str(TINY_CONFIG), str(ckpt), work_dir=str(tmp_path / 'fp16'))
     assert abs(fp16.metrics['R@10'] - expected['R@10']) <= 100.0 / 3  # fp16 may only reorder near-ties
+
+
+@pytest.mark.parametrize('row', ROWS)
+def test_the_core_dispatch_finds_and_validates_this_converter(row: str) -> None:
+    """Through the core's converter framework (csa_bench/checkpoints), when this core has it."""
+    checkpoints = pytest.importorskip('csa_bench.checkpoints')
+    model = build(ref.tiny_v1_model_cfg(row, fp16=True))
+    state = {f'module.{k}': v for k, v in ref.official_state(row).items()}  # as saved from DDP
+    name, result = checkpoints.convert_state(state, model)
+    assert name == 'rice-clip4clip' and result.dropped
+    model.load_state_dict(result.state_dict, strict=True)
