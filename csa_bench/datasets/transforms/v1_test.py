@@ -32,7 +32,7 @@ class ListFolderFrames(BaseTransform):
 
     Required keys: ``frame_paths`` (samples without it, e.g. gallery images, pass through).
 
-    Modified keys: ``frame_paths``.
+    Added keys: none (replaces ``frame_paths``).
 
     Args:
         suffix: File-name ending that marks a frame.
