@@ -100,10 +100,11 @@ def official_state(row: str, dims: dict = TINY, seed: int = 0) -> dict[str, torc
         s['similarity_dense.bias'] = torch.randn(1, generator=g) * 0.05
     if row == 'pfr':
         h = dims['cross_heads']
-        s['recons_weights.conv.0.weight'] = torch.randn(h // 2, h, 1, 1, generator=g) * 0.5
-        s['recons_weights.conv.0.bias'] = torch.randn(h // 2, generator=g) * 0.1
-        s['recons_weights.conv.2.weight'] = torch.randn(1, h // 2, 1, 1, generator=g) * 0.5
-        s['recons_weights.conv.2.bias'] = torch.randn(1, generator=g) * 0.1
+        # Large weights, small biases: the output then depends on the maps (probabilities ~1/(T·L)).
+        s['recons_weights.conv.0.weight'] = torch.randn(h // 2, h, 1, 1, generator=g).abs() * 3.0
+        s['recons_weights.conv.0.bias'] = torch.randn(h // 2, generator=g) * 0.005
+        s['recons_weights.conv.2.weight'] = torch.randn(1, h // 2, 1, 1, generator=g).abs() * 3.0
+        s['recons_weights.conv.2.bias'] = torch.randn(1, generator=g) * 0.005
     return s
 
 
