@@ -388,7 +388,7 @@ def test_v1_recipe_trains_a_few_fp16_steps(use_synthetic_data, tmp_path) -> None
     from csa_bench.engine import api
 
     config = Path(__file__).resolve().parent / 'configs' / 'rice-v1-icl-pmd-pfr_clipvit-tiny_10f_synthetic-lpr4m.py'
-    outcome = api.train(str(config), work_dir=str(tmp_path))
+    outcome = api.train(str(config), work_dir=str(tmp_path), cfg_options={'train_cfg.val_interval': 100})  # no val
     state = torch.load(outcome.checkpoint, map_location='cpu', weights_only=False)
     weights = state['state_dict']
     assert weights['encoder.vit.blocks.0.attn.qkv.weight'].dtype == torch.float16
