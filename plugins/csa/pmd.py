@@ -8,11 +8,14 @@ from torch import nn
 from csa_bench.models.distributed import all_gather_no_grad, all_gather_with_grad, world_info
 from csa_bench.registry import MODELS
 
+from ..encoders.openai_clip import read_clip_state_dict
 from .decoder import PairwiseDecoder
 from .icl import same_item_ids
 
 #: Batch-dict key where PMD leaves the positive pairs' cross-attention maps for PFR.
 POSITIVE_MAPS_KEY = 'pmd_positive_maps'
+#: Decoder initialisations: V2 (the encoder's last two blocks), random, V1 (the CLIP text tower).
+PMD_INITS = ('visual_last2', 'random', 'clip_text')
 
 
 def mine_hard_negatives(image_emb: torch.Tensor, video_emb_all: torch.Tensor, positive: torch.Tensor,
@@ -60,24 +63,59 @@ class PMDLoss(nn.Module):
         chunk_anchors: Anchors per decoder pass (2: 2·4 = 8 pairs) to bound memory.
         attn_drop: Cross-attention dropout (0.1).
         score_scale: Cosine multiplier (10).
-        pmd_init: ``'visual_last2'`` (self block <- encoder block -2, cross block <- block -1, V2)
-            or ``'random'``.
+        pmd_init: ``'visual_last2'`` (self block <- encoder block -2, cross block <- block -1, V2),
+            ``'random'``, or ``'clip_text'`` (V1: query positions <- CLIP text ``positional_embedding``,
+            self block <- text ``resblocks.0``, read from ``pretrained``; cross block random).
         kv_norm: V1 option, see ``CrossBlock``.
         gather: Mine and score over the all-gathered global batch (explicit, style rule 7).
         mask_same_item: Never mine a clip of the anchor's own product as a negative (§11.6).
+        pretrained: For ``pmd_init='clip_text'``: local path of an OpenAI CLIP checkpoint (JIT
+            archive or state dict) whose text tower initialises the decoder. None leaves the
+            decoder at its random init (e.g. before loading a trained checkpoint).
+        **decoder_options: The V1 decoder options of ``PairwiseDecoder`` (``query_pos``,
+            ``query_pos_drop``, ``cross_out_proj``, ``scale_maps``, ``pooler_bias``, ``pooler_act``,
+            ``score``, ``ln_eps``); docs/method_v1.md lists the V1 values.
     """
+
+    #: PairwiseDecoder keyword options PMDLoss forwards.
+    DECODER_OPTIONS = ('pooler_eps', 'query_pos', 'query_pos_drop', 'cross_out_proj', 'scale_maps', 'pooler_bias',
+                       'pooler_act', 'score', 'ln_eps')
 
     def __init__(self, width: int, num_heads: int = 8, loss_weight: float = 1.0, num_negatives: int = 3,
                  chunk_anchors: int = 2, attn_drop: float = 0.1, score_scale: float = 10.0,
                  pmd_init: str = 'visual_last2', kv_norm: bool = False, gather: bool = True,
-                 mask_same_item: bool = False) -> None:
+                 mask_same_item: bool = False, pretrained: str | None = None, **decoder_options) -> None:
         super().__init__()
-        if pmd_init not in ('visual_last2', 'random'):
-            raise ValueError(f"pmd_init must be 'visual_last2' or 'random', got {pmd_init!r}")
-        self.decoder = PairwiseDecoder(width, num_heads, attn_drop, score_scale, kv_norm)
+        if pmd_init not in PMD_INITS:
+            raise ValueError(f'pmd_init must be one of {PMD_INITS}, got {pmd_init!r}')
+        unknown = sorted(set(decoder_options) - set(self.DECODER_OPTIONS))
+        if unknown:
+            raise TypeError(f'PMDLoss got unknown options {unknown}; decoder options: {list(self.DECODER_OPTIONS)}')
+        if pretrained is not None and pmd_init != 'clip_text':
+            raise ValueError(f"PMDLoss pretrained={pretrained!r} is only read with pmd_init='clip_text'")
+        self.decoder = PairwiseDecoder(width, num_heads, attn_drop, score_scale, kv_norm, **decoder_options)
         self.width, self.num_heads = width, num_heads
         self.loss_weight, self.num_negatives, self.chunk_anchors = loss_weight, num_negatives, chunk_anchors
         self.pmd_init, self.gather, self.mask_same_item = pmd_init, gather, mask_same_item
+        if pmd_init == 'clip_text' and pretrained is not None:
+            self.load_clip_text(pretrained)
+
+    def load_clip_text(self, path: str) -> None:
+        """V1 init from the text tower of the OpenAI CLIP file ``path`` (see ``read_clip_state_dict``).
+
+        Raises:
+            FileNotFoundError / ValueError: missing file, no text tower, or shapes that do not match
+                (the message names the file).
+        """
+        state = read_clip_state_dict(path)
+        prefix = 'transformer.resblocks.0.'
+        block = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if 'positional_embedding' not in state or not block:
+            raise ValueError(f'{path}: no CLIP text tower (positional_embedding, {prefix}*) to initialise PMD from')
+        try:
+            self.decoder.load_clip_text(state['positional_embedding'], block)
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(f'{path}: CLIP text tower does not fit the PMD decoder: {exc}') from None
 
     def bind_encoder(self, encoder: nn.Module) -> None:
         """Check the token width and, for ``visual_last2``, copy the encoder's last two blocks."""
@@ -132,7 +170,7 @@ class PMDLoss(nn.Module):
     @torch.no_grad()
     def score_pairs(self, query_state: dict[str, torch.Tensor],
                     gallery_state: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Re-ranking score ``10·cos(p, w)`` of ``n`` (clip, shop image) pairs (a csa_bench addition).
+        """Re-ranking score (``10·cos(p, w)`` in V2) of ``n`` (clip, shop image) pairs (a csa_bench addition).
 
         Args:
             query_state: ``{'tokens': (n, T, L, W), 'frame_mask': (n, T)}`` (the retriever's clip state).

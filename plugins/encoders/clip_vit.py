@@ -5,6 +5,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from csa_bench.registry import MODELS
@@ -21,6 +22,14 @@ CLIP_ARCHS: dict[str, dict[str, int]] = {
 #: Parameters of the "stem" that V1 froze (method.md §10): timm names of conv1, class embedding,
 #: positional embedding and ln_pre.
 STEM_PREFIXES = ('vit.patch_embed.', 'vit.cls_token', 'vit.pos_embed', 'vit.norm_pre.')
+
+
+class Fp32LayerNorm(nn.LayerNorm):
+    """LayerNorm computed in fp32 and cast back to the input dtype (OpenAI CLIP's fp16 ``LayerNorm``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.layer_norm(x.float(), self.normalized_shape, self.weight.float(), self.bias.float(), self.eps)
+        return out.to(x.dtype)
 
 
 @MODELS.register_module()
@@ -46,10 +55,15 @@ class CLIPViTEncoder(nn.Module):
         frozen_stem: Freeze conv1, class/positional embeddings and ln_pre (V1).
         pretrained: Local path of an OpenAI CLIP checkpoint (JIT archive or state dict), or None.
         img_size: Override the arch's input size (the positional embedding is sized from it).
+        fp16: V1 (CLIP4Clip-era) precision: conv and Linear weights (``proj`` included) are stored
+            in float16 and the tower runs in float16, with the LayerNorms computed in float32 and
+            the class/positional embeddings kept in float32 and cast to float16 where added, as
+            OpenAI CLIP's ``convert_weights`` does. Inputs are cast to float16; both outputs are
+            returned as float32. Default False (V2: float32 weights, AMP decides the compute).
     """
 
     def __init__(self, arch: str | dict = 'ViT-B/32', token_source: str = 'hidden', frozen_stem: bool = False,
-                 pretrained: str | None = None, img_size: int | None = None) -> None:
+                 pretrained: str | None = None, img_size: int | None = None, fp16: bool = False) -> None:
         super().__init__()
         from timm.layers import LayerNorm
         from timm.models.vision_transformer import VisionTransformer
@@ -86,6 +100,24 @@ class CLIPViTEncoder(nn.Module):
                 if name.startswith(STEM_PREFIXES):
                     param.requires_grad_(False)
         self.frozen_stem = frozen_stem
+        self.fp16 = fp16
+        if fp16:
+            self.convert_to_fp16()
+
+    def convert_to_fp16(self) -> None:
+        """Store conv/Linear weights in float16; LayerNorms compute in float32 (see ``fp16``)."""
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                module.half()
+        # Swap every LayerNorm for the fp32-compute one; parameter names and values are unchanged.
+        for parent in list(self.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, nn.LayerNorm) and not isinstance(child, Fp32LayerNorm):
+                    swapped = Fp32LayerNorm(child.normalized_shape, eps=child.eps,
+                                            elementwise_affine=child.elementwise_affine)
+                    swapped.load_state_dict(child.state_dict())
+                    swapped.requires_grad_(child.weight.requires_grad)
+                    setattr(parent, name, swapped)
 
     def load_openai(self, path: str | Path) -> None:
         """Load OpenAI CLIP visual weights from ``path`` (see ``read_clip_state_dict``), strictly.
@@ -119,8 +151,14 @@ class CLIPViTEncoder(nn.Module):
     def hidden_tokens(self, images: torch.Tensor) -> torch.Tensor:
         """Residual stream after the last block, before ``ln_post``: ``(N, L, width)``."""
         vit = self.vit
-        x = vit.patch_embed(images)
-        x = vit._pos_embed(x)
+        if self.fp16:
+            # OpenAI CLIP's fp16 path: embeddings cast to the activations' dtype where added.
+            x = vit.patch_embed(images.half())
+            cls = vit.cls_token.to(x.dtype).expand(x.shape[0], -1, -1)
+            x = torch.cat([cls, x], dim=1) + vit.pos_embed.to(x.dtype)
+        else:
+            x = vit.patch_embed(images)
+            x = vit._pos_embed(x)
         x = vit.patch_drop(x)
         x = vit.norm_pre(x)
         return vit.blocks(x)
@@ -130,8 +168,12 @@ class CLIPViTEncoder(nn.Module):
         hidden = self.hidden_tokens(images)
         if self.token_source == 'projected':
             tokens = self.proj(self.vit.norm(hidden))
-            return tokens[:, 0], tokens
-        return self.proj(self.vit.norm(hidden[:, 0])), hidden
+            emb = tokens[:, 0]
+        else:
+            emb, tokens = self.proj(self.vit.norm(hidden[:, 0])), hidden
+        if self.fp16:  # the official code returns .float() of the fp16 outputs
+            return emb.float(), tokens.float()
+        return emb, tokens
 
     def openai_block_state_dict(self, index: int) -> dict[str, torch.Tensor]:
         """Block ``index`` (negative counts from the end) with OpenAI ``resblocks.N`` key names.
@@ -142,4 +184,5 @@ class CLIPViTEncoder(nn.Module):
         return timm_block_to_openai({k: v.detach().clone() for k, v in block.state_dict().items()})
 
     def extra_repr(self) -> str:
-        return f'arch={self.arch}, token_source={self.token_source!r}, frozen_stem={self.frozen_stem}'
+        return (f'arch={self.arch}, token_source={self.token_source!r}, frozen_stem={self.frozen_stem}, '
+                f'fp16={self.fp16}')

@@ -22,5 +22,10 @@ def test_config_loads_and_states_the_global_batch(path: Path) -> None:
     if 'synthetic' in path.name:
         init_default_scope('csa_bench')
         MODELS.build(cfg.model)
+    elif path.name.startswith('rice-v1-'):
+        # V1 (docs/method_v1.md): fp16 CLIP weights updated by BertAdam, no AMP, clip 1.0.
+        assert cfg.optim_wrapper.type == 'OptimWrapper' and cfg.optim_wrapper.optimizer.type == 'BertAdam'
+        assert cfg.optim_wrapper.clip_grad == dict(max_norm=1.0) and cfg.global_batch_size == 96
+        assert cfg.model.encoder.fp16 and cfg.test_evaluator.protocol == 'lpr4m-csa-v1'
     else:
         assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.global_batch_size == 96

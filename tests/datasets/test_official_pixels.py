@@ -24,7 +24,8 @@ import pytest
 from PIL import Image
 
 from csa_bench.datasets.media import MediaError, one_fps_indices, read_image
-from csa_bench.datasets.transforms import CenterCropFrames, InitVideoReader, LoadShopImage, ResizeFrames
+from csa_bench.datasets.transforms import (CenterCropFrames, InitVideoReader, LoadFrames, LoadShopImage,
+                                           ResizeFrames)
 
 torchvision_transforms = pytest.importorskip('torchvision.transforms')
 
@@ -96,6 +97,11 @@ def test_exif_orientation_is_ignored_like_pil(tmp_path: Path) -> None:
     # OpenCV's default colour decode would have rotated the grid (the behaviour we turned off).
     assert read_image(path, exif_orientation=True).shape == (80, 48, 3)
     assert LoadShopImage()({'img_path': str(path)})['img'].shape == (48, 80, 3)
+    # The V1 configs opt back in: the V1 code decodes with cv2.imread's default flags.
+    assert LoadShopImage(exif_orientation=True)({'img_path': str(path)})['img'].shape == (80, 48, 3)
+    frames = LoadFrames(exif_orientation=True)({'frame_inds': [0], 'frame_paths': [str(path)]})['imgs']
+    assert frames[0].shape == (80, 48, 3)
+    assert LoadFrames()({'frame_inds': [0], 'frame_paths': [str(path)]})['imgs'][0].shape == (48, 80, 3)
 
 
 # -- ffmpeg fps=1 ---------------------------------------------------------------------------------

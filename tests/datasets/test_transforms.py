@@ -45,6 +45,9 @@ def _inputs(name: str, tmp: Path) -> tuple[dict, dict]:
         'CenterCropFrames': ({'size': 24}, dict(base, **loaded)),
         'RandomFlipFrames': ({}, dict(base, **loaded)),
         'PackRetrievalInputs': ({'num_frames': 5}, dict(base, **loaded)),
+        # V1 test pipeline (csa_bench/datasets/transforms/v1_test.py).
+        'ListFolderFrames': ({'suffix': '.jpg'}, dict(base, role='query', frame_paths=_frames(tmp)[:3])),
+        'PILResizeFrames': ({'size': 32}, dict(base, **loaded)),
     }
     return table[name]
 

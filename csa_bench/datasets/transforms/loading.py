@@ -79,7 +79,14 @@ class LoadFrames(BaseTransform):
     ``frame_paths`` (optional: pass-through when ``frame_inds`` is absent).
 
     Added keys: ``imgs`` (list of uint8 ``(H, W, 3)`` RGB arrays). Removed: ``video_reader``.
+
+    Args:
+        exif_orientation: rotate JPEG files by their EXIF orientation tag, as ``cv2.imread``'s default
+            does (the V1 code reads with it); False (default) ignores the tag, like PIL in the V2 code.
     """
+
+    def __init__(self, exif_orientation: bool = False) -> None:
+        self.exif_orientation = exif_orientation
 
     def transform(self, results: dict) -> dict:
         inds = results.get('frame_inds')
@@ -92,11 +99,11 @@ class LoadFrames(BaseTransform):
             results['imgs'] = list(batch)
         else:
             paths = results['frame_paths']
-            results['imgs'] = [read_image(paths[i]) for i in inds]
+            results['imgs'] = [read_image(paths[i], exif_orientation=self.exif_orientation) for i in inds]
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}()'
+        return f'{type(self).__name__}(exif_orientation={self.exif_orientation})'
 
 
 @TRANSFORMS.register_module()
@@ -106,19 +113,25 @@ class LoadShopImage(BaseTransform):
     Required keys: ``img_path`` (optional: pass-through when absent, e.g. for queries).
 
     Added keys: ``img`` (uint8 ``(H, W, 3)`` RGB), ``img_shape`` ((H, W)).
+
+    Args:
+        exif_orientation: see :class:`LoadFrames` (False: the tag is ignored, as in the V2 code).
     """
+
+    def __init__(self, exif_orientation: bool = False) -> None:
+        self.exif_orientation = exif_orientation
 
     def transform(self, results: dict) -> dict:
         path = results.get('img_path')
         if not path:
             return results
-        img = read_image(path)
+        img = read_image(path, exif_orientation=self.exif_orientation)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}()'
+        return f'{type(self).__name__}(exif_orientation={self.exif_orientation})'
 
 
 def stack_frames(imgs: list[np.ndarray]) -> np.ndarray:
