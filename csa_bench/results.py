@@ -14,10 +14,20 @@ leaderboard reads them. Schema 1 (every key is always present; ``null`` where un
     date: str (UTC ISO 8601)      hardware: {cpu: str, cpu_count: int, gpu: str | null, gpu_count: int}
     train_time_s: float | null    test_time_s: float | null
 
+Optional keys (filled with their default when a file lacks them, so older files stay valid)::
+
+    cfg_options: {dotted key: value}   every ``--cfg-options`` override the run was made with ({})
+    coverage: {...} | null             ``csa-bench score``: how much of the gallery the lists ranked
+
 Rules (documented here because the leaderboard relies on them):
-- ``config_hash``: sha256 of the resolved config (``cfg.to_dict()``, keys sorted) without the keys that
-  only say *where* or *how* a run executes (``work_dir``, ``launcher``, ``load_from``, ``resume``,
-  ``filename``, ``randomness.seed``): the seed is its own field, so all seeds of one config share a hash.
+- ``config_hash``: sha256 of the resolved config (``cfg.to_dict()``, keys sorted) without the keys of
+  :data:`NEUTRAL_KEYS` (where or how a run executes, logging and checkpoint saving; the seed is its own
+  field, so all seeds of one config share a hash), and with the location prefixes substituted from
+  :data:`PATH_ENV_VARS` written as ``{{$VAR}}``: ``/data/synthetic-lpr4m`` and ``data/synthetic-lpr4m``
+  hash alike when they came from ``{{$CSA_DATA_ROOT:...}}/synthetic-lpr4m``. What the files there hold
+  is identified separately (test annotations: ``annotations``; weights: ``checkpoint_sha256``).
+- ``cfg_options``: the overrides as applied; those outside :data:`NEUTRAL_KEYS` (:func:`result_overrides`)
+  change results, so the leaderboard keys a row by config *and* these, and shows them in its label.
 - ``annotations.sha256``: sha256 over ``"<relative path>\\t<file sha256>\\n"`` lines, sorted by path, of
   every file under ``<data_root>/annotations/`` plus the top-level ``*.json`` / ``*.txt`` files of the
   test dataset's ``data_root`` (the official LPR4M and MovingFashion layouts keep their annotation files
@@ -49,7 +59,19 @@ COMPONENT_LOSSES = {'ICLLoss': 'ICL', 'PMDLoss': 'PMD', 'PFRLoss': 'PFR'}
 COMPONENTS = ('ICL', 'PMD', 'PFR')
 #: Dataset folder names (the data-root convention) recognised in a ``data_root`` path.
 KNOWN_DATASETS = ('lpr4m', 'movingfashion', 'synthetic-lpr4m', 'synthetic-movingfashion')
-_VOLATILE_KEYS = ('work_dir', 'launcher', 'load_from', 'resume', 'filename')
+#: Dotted config keys that never change a result: where/how a run executes (the checkpoint is identified
+#: by its sha256, the seed by its own field), logging, checkpoint saving. Everything else is identity.
+NEUTRAL_KEYS = ('work_dir', 'launcher', 'load_from', 'resume', 'filename', 'cfg_options', 'experiment_name',
+                'randomness.seed', 'log_level', 'log_processor', 'visualizer', 'default_hooks.logger',
+                'default_hooks.checkpoint', 'default_hooks.timer')
+#: Environment variables that say *where* inputs live (data root, pretrained-weights folder).
+PATH_ENV_VARS = ('CSA_DATA_ROOT', 'CSA_PRETRAINED')
+# mmengine's placeholder syntax (``Config._substitute_env_variables``): ``{{$VAR:default}}``.
+_ENV_PLACEHOLDER = re.compile(r'\{\{[\'"]?\s*\$(\w+)\s*:\s*(\S*?)\s*[\'"]?\}\}')
+_HEX = re.compile(r'^[0-9a-f]{64}$')
+_COMMIT = re.compile(r'^[0-9a-f]{40}([0-9a-f]{24})?$')
+#: Metrics that are percentages (with ``scale`` 100; fractions with scale 1 are in range too).
+_PERCENT_METRIC = re.compile(r'^(R@\d+|top\d+|mAP)(/.*)?$')
 _K_METRIC = re.compile(r'^(R@|top)\d+$')
 _MAIN_METRIC = re.compile(r'^(R@\d+|mAP|mdR|median_rank|top\d+)$')
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +87,9 @@ _FIELDS: dict[str, tuple] = {
     'csa_bench_version': (str,), 'date': (str,), 'hardware': (dict,), 'train_time_s': (float, int, None),
     'test_time_s': (float, int, None),
 }
+# Optional fields (added after schema 1 was first written): accepted types and the default a file
+# without them gets on load.
+_OPTIONAL_FIELDS: dict[str, tuple[tuple, Any]] = {'cfg_options': ((dict,), {}), 'coverage': ((dict, None), None)}
 
 
 class ResultError(ValueError):
@@ -114,14 +139,87 @@ def _stable(obj: Any) -> str:
     return f'{type(obj).__name__}:{obj}'
 
 
+def path_substitutions(cfg: Any) -> list[tuple[str, str]]:
+    """``[(location, '{{$VAR}}')]`` for each :data:`PATH_ENV_VARS` placeholder the config file used.
+
+    The location is the environment value mmengine substituted (``cfg.env_variables``) or, when the
+    variable was unset, the placeholder's default read from the config text (``cfg.text`` holds the
+    file and its bases before substitution). Longest location first. A plain dict has none.
+    """
+    used = dict(getattr(cfg, 'env_variables', None) or {})
+    found: dict[str, set[str]] = {}
+    for var, default in _ENV_PLACEHOLDER.findall(str(getattr(cfg, 'text', '') or '')):
+        if var in PATH_ENV_VARS:
+            found.setdefault(var, set()).add(used[var] if var in used else default)
+    pairs = [(value, f'{{{{${var}}}}}') for var, values in found.items() for value in values
+             if value.rstrip('/')]   # a root of '/' would claim every absolute path
+    return sorted(pairs, key=lambda pair: (-len(pair[0]), pair[1]))
+
+
+def _canonical_paths(node: Any, subs: list[tuple[str, str]]) -> Any:
+    if isinstance(node, str):
+        for value, placeholder in subs:
+            prefix = value.rstrip('/')
+            if node == prefix or node.startswith(prefix + '/'):
+                rest = node[len(prefix):].lstrip('/')
+                return placeholder + ('/' + rest if rest else '')
+        return node
+    if isinstance(node, Mapping):
+        return {k: _canonical_paths(v, subs) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_canonical_paths(v, subs) for v in node]
+    return node
+
+
+def _drop_keys(data: dict, dotted: tuple[str, ...]) -> dict:
+    out = dict(data)
+    for key in dotted:
+        head, _, rest = key.partition('.')
+        if rest and isinstance(out.get(head), Mapping):
+            out[head] = _drop_keys(dict(out[head]), (rest,))
+        elif not rest:
+            out.pop(head, None)
+    return out
+
+
 def config_hash(cfg: Any) -> str:
-    """sha256 of a resolved mmengine ``Config`` (or dict) without the volatile keys (module docstring)."""
+    """sha256 of a resolved mmengine ``Config`` (or dict): identity rule in the module docstring."""
     data = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
-    data = {k: v for k, v in data.items() if k not in _VOLATILE_KEYS}
-    if isinstance(data.get('randomness'), Mapping):
-        data['randomness'] = {k: v for k, v in data['randomness'].items() if k != 'seed'}
+    data = _canonical_paths(_drop_keys(data, NEUTRAL_KEYS), path_substitutions(cfg))
     text = json.dumps(data, sort_keys=True, default=_stable)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def result_overrides(cfg_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The overrides that change results: ``cfg_options`` without :data:`NEUTRAL_KEYS` (or keys below
+    them), JSON values, sorted by key. Empty for a run of the config as written."""
+    def neutral(key: str) -> bool:
+        return any(key == n or key.startswith(n + '.') for n in NEUTRAL_KEYS)
+    return {k: _json_value(v) for k, v in sorted((cfg_options or {}).items()) if not neutral(k)}
+
+
+def overrides_text(overrides: Mapping[str, Any]) -> str:
+    """``'train_cfg.max_iters=200, optim_wrapper.optimizer.lr=0.001'`` (``''`` for none)."""
+    return ', '.join(f'{k}={v if isinstance(v, str) else json.dumps(v)}' for k, v in overrides.items())
+
+
+def overrides_tag(cfg_options: Mapping[str, Any] | None) -> str:
+    """A file-name-safe suffix for runs with result-changing overrides (``''`` for none): a result
+    of ``config [train_cfg.max_iters=200]`` must not replace the config's own result file."""
+    overrides = result_overrides(cfg_options)
+    if not overrides:
+        return ''
+    return '@' + hashlib.sha256(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:10]
 
 
 # ----------------------------------------------------------------------------- provenance
@@ -211,7 +309,8 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
                 tta: str = 'none', scoring: str = 'embedding cosine', train_data: str = 'unknown',
                 seed: int | None = None,
                 checkpoint: str | os.PathLike | None = None, num_params: int | None = None,
-                train_time_s: float | None = None, test_time_s: float | None = None) -> dict:
+                train_time_s: float | None = None, test_time_s: float | None = None,
+                cfg_options: Mapping[str, Any] | None = None) -> dict:
     """Build a schema-1 result record (the lower-level entry point, e.g. for ``csa-bench score``).
 
     Args:
@@ -219,6 +318,7 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
         data_root: Dataset root whose annotation files are checksummed (ignored if ``annotations``).
         annotations: A precomputed ``{'sha256', 'files'}``; default: from ``data_root`` or unknown.
         checkpoint: Checkpoint file; its sha256 is recorded.
+        cfg_options: The ``--cfg-options`` overrides applied to the config (recorded verbatim).
     """
     if annotations is None:
         annotations = ({'sha256': None, 'files': 0} if data_root is None
@@ -235,6 +335,7 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
         'git': git_state(), 'csa_bench_version': __version__,
         'date': datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds'),
         'hardware': hardware_info(), 'train_time_s': train_time_s, 'test_time_s': test_time_s,
+        'cfg_options': _json_value(dict(cfg_options or {})), 'coverage': None,
     }
     return validate_result(record, '<new result>')
 
@@ -380,7 +481,8 @@ def result_from_test(outcome: Any, *, config_path: str | os.PathLike, checkpoint
         components=components, losses=losses, zero_shot=zero_shot, protocol_info=_describe_protocol(protocol),
         tta=str(tta), scoring=_scoring(rerank), train_data=train_data, seed=seed, checkpoint=checkpoint,
         num_params=num_params,
-        train_time_s=train_time_s, test_time_s=outcome.test_time_s)
+        train_time_s=train_time_s, test_time_s=outcome.test_time_s,
+        cfg_options=cfg.get('cfg_options'))   # recorded by engine.api.load_config
     bad = getattr(outcome, 'bad_samples', None)
     if bad and bad.get('count'):   # samples skipped under on_bad_sample='skip' travel with the numbers
         record['bad_samples'] = bad
@@ -407,11 +509,33 @@ def validate_result(record: Any, source: str | os.PathLike) -> dict:
     for field in ('method', 'protocol', 'dataset', 'split'):
         if not record[field].strip():
             raise ResultError(source, field, 'empty')
+    for field, (kinds, default) in _OPTIONAL_FIELDS.items():
+        if field not in record:
+            record[field] = json.loads(json.dumps(default))   # a fresh copy of the default
+        elif not ((record[field] is None and None in kinds)
+                  or any(isinstance(record[field], k) for k in kinds if k is not None)):
+            raise ResultError(source, field, f'expected {"/".join(getattr(k, "__name__", "null") for k in kinds)}, '
+                                             f'got {type(record[field]).__name__}')
     for name, value in record['metrics'].items():
         if value is None and not _K_METRIC.match(name):
             continue   # a non-finite diagnostic (see normalize_metrics); R@K must always be a number
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ResultError(source, f'metrics.{name}', f'expected a finite number, got {value!r}')
+        if _PERCENT_METRIC.match(name) and not 0.0 <= value <= 100.0:
+            raise ResultError(source, f'metrics.{name}', f'{value!r} is outside [0, 100] (a percentage)')
+    # Identity fields are hex digests: anything else is a damaged or forged file (and would be printed).
+    for field, value, pattern in (('config_hash', record['config_hash'], _HEX),
+                                  ('checkpoint_sha256', record['checkpoint_sha256'], _HEX),
+                                  ('annotations.sha256', record['annotations'].get('sha256'), _HEX),
+                                  ('git.commit', record['git'].get('commit'), _COMMIT)):
+        if value is not None and not (isinstance(value, str) and pattern.match(value)):
+            raise ResultError(source, field, f'expected a lowercase hex digest, got {str(value)[:80]!r}')
+    try:
+        datetime.datetime.fromisoformat(record['date'])
+    except ValueError as err:
+        raise ResultError(source, 'date', f'expected an ISO 8601 date, got {record["date"][:80]!r}') from err
+    if any(not isinstance(k, str) for k in record['cfg_options']):
+        raise ResultError(source, 'cfg_options', 'keys must be dotted config keys (strings)')
     if not record['metrics']:
         raise ResultError(source, 'metrics', 'no metric values')
     for comp in record['components']:
