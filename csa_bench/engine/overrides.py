@@ -105,19 +105,20 @@ def _check_key(cfg: Mapping, key: str) -> str | None:
         return (f'{parts[0]}: a variable of the config file, already substituted where the file used it; '
                 f'overriding it changes nothing{where}')
     node: Any = cfg
+    shown = ''   # the path so far as validation.py prints it: model.losses[0].loss_weight
     for depth, part in enumerate(parts):
-        path = '.'.join(parts[:depth + 1])
+        parent, path = shown or '<root>', (f'{shown}.{part}' if shown else part)
         if part == '_delete_':
             return None
         if isinstance(node, list | tuple):
             if not part.lstrip('-').isdigit() or not -len(node) <= int(part) < len(node):
-                return f'{path}: {".".join(parts[:depth]) or "<root>"} is a list of {len(node)}; use an index 0..{len(node) - 1}'
-            node = node[int(part)]
+                return f'{parent}.{part}: {parent} is a list of {len(node)}; use an index 0..{len(node) - 1}'
+            node, shown = node[int(part)], f'{shown}[{int(part)}]'
             continue
         if not isinstance(node, Mapping):
-            return f'{path}: {".".join(parts[:depth])} is {node!r:.40}, not a dict: nothing to set under it'
+            return f'{path}: {parent} is {node!r:.40}, not a dict: nothing to set under it'
         if part in node:
-            node = node[part]
+            node, shown = node[part], path
             continue
         if depth == 0:
             if part in RUNTIME_KEYS:

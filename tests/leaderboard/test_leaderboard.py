@@ -73,7 +73,7 @@ def test_reported_rows_against_reproduced_rows_of_the_same_protocol(tmp_path: Pa
     table = _table(leaderboard.build(tmp_path), 'lpr4m', 'lpr4m-csa')
     assert [r.label for r in table.reproduced] == ['rice_b32_lpr4m', 'rice-icl_b32_lpr4m']
     assert [r.label for r in table.reported] == [f'csa-readme-v2-{c}' for c in ('icl', 'pmd', 'pfr')]
-    assert all(label.startswith('rice') for label, _ in table.best)
+    assert all(key.startswith('configs/x/rice') for key, _ in table.best)
 
 
 def test_generation_is_deterministic_and_check(results_dir: Path, tmp_path: Path) -> None:
