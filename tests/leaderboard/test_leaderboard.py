@@ -165,4 +165,4 @@ def test_registered_protocol_without_yaml_entry_describes_itself(tmp_path: Path)
     table = _table(leaderboard.build(tmp_path), 'synthetic-movingfashion', 'movingfashion-seam-aggr')
     assert table.ks == [1, 5, 10, 20] and table.column(5) == 'top-5'
     section = _section(leaderboard.build(tmp_path).markdown, '### synthetic-movingfashion')
-    assert "- Gallery: global, all test products' shop descriptors (~1.3K)" in section
+    assert "- Gallery: global, all test products' shop descriptors (\\~1.3K)" in section
