@@ -123,7 +123,7 @@ def _check_key(cfg: Mapping, key: str) -> str | None:
         if depth == 0:
             if part in RUNTIME_KEYS:
                 return None
-            return f'{path}: unknown top-level key{_suggest(part, sorted(set(node) | RUNTIME_KEYS))}'
+            return f'{key}: unknown top-level key {part!r}{_suggest(part, sorted(set(node) | RUNTIME_KEYS))}'
         target = _component(node.get('type'))
         params, is_open = accepted_params(target) if target is not None else ({}, False)
         if part in params or is_open:
