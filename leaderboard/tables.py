@@ -4,8 +4,9 @@ Ordering: reproduced rows by their first-K mean (descending), ties by label; the
 the order of ``reported.yaml`` (the papers' own order).
 Best markers: per column (none when every value ties), among reproduced rows of one comparability
 class: the same dataset and protocol (the table), test annotations (checksum) and test-time setting
-(protocols.md §8: only those rows are comparable; how a method scores pairs is part of the method). Rows are told apart by ``Row.key`` (config
-path and overrides), never by the label or config stem, which two different runs may share.
+(protocols.md §8: only those rows are comparable; how a method scores pairs is part of the method).
+Rows are told apart by ``Row.key`` (config path and overrides), never by the label or config stem,
+which two different runs may share.
 Reported rows are never ranked nor marked, even when their protocol id is the table's.
 """
 from __future__ import annotations
