@@ -141,6 +141,32 @@ def test_data_root_and_pretrained_dir_do_not_change_the_hash(monkeypatch, tmp_pa
     assert config_hash(neutral) == hashes[0]
 
 
+@pytest.mark.parametrize('config', ['configs/baselines/timesformer/timesformer_vit-b16_10f_4xb24-5k_lpr4m.py',
+                                    'configs/baselines/nvan/nvan_resnet50_10f_4xb24-5k_movingfashion.py',
+                                    TINY])
+def test_hash_stable_across_machines(config, monkeypatch) -> None:
+    monkeypatch.delenv('CSA_DATA_ROOT', raising=False)
+    monkeypatch.delenv('CSA_PRETRAINED', raising=False)
+    here = config_hash(api.load_config(config))
+    monkeypatch.setenv('CSA_DATA_ROOT', '/mnt/datasets/')
+    monkeypatch.setenv('CSA_PRETRAINED', '/opt/weights')
+    assert config_hash(api.load_config(config)) == here
+
+
+@pytest.mark.slow
+def test_python_m_cli_one_line(tmp_path) -> None:
+    """The reproduction as a user types it: a misspelt nested key through ``python -m csa_bench``."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, '-m', 'csa_bench', 'train', TINY, '--work-dir', str(tmp_path / 'w'),
+                           '--cfg-options', 'train_cfg.max_itrs=5'], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and 'Traceback' not in done.stderr
+    text = ' '.join(done.stderr.split())
+    assert text.startswith('error: ') and "train_cfg.max_itrs: unknown key for IterBasedTrainLoop; did you mean " \
+        "'max_iters'?" in text
+    assert not (tmp_path / 'w').exists()
+
+
 def test_override_identity_helpers() -> None:
     options = {'randomness.seed': 43, 'train_cfg.max_iters': 200, 'default_hooks.checkpoint.interval': 2,
                'model.encoder.frozen_stem': (1, 2)}
