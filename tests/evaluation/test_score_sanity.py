@@ -40,6 +40,10 @@ def test_repeated_gt_id_does_not_inflate_map(tmp_path, capsys) -> None:
     assert record['coverage']['full_coverage'] == 1.0
     err = ' '.join(capsys.readouterr().err.split())
     assert 'warning:' in err and '100 repeated gallery ids in 1 ranked lists were dropped' in err
+    # Without the dedupe, the same list scores mAP ~93 (the reproduction).
+    from csa_bench.evaluation.functional import positive_ranks_from_lists, summarize
+    _, ranks, sizes, _ = positive_ranks_from_lists({'q0': [gid for gid, _ in pred['q0']]}, {'q0': ['g0']})
+    assert summarize(ranks, sizes, (1,))['mAP'] > 90
     with pytest.raises(CliError, match=r'100 repeated gallery ids .*--strict'):
         score.run(_strict_args(pred=p, gt=g, protocol='movingfashion-csa'))
 

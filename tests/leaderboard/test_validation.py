@@ -195,3 +195,17 @@ def test_text_escape(value: str, expected: str) -> None:
 def test_code_span_only_for_safe_values() -> None:
     assert code('rice_a [train_cfg.max_iters=200]') == '`rice_a [train_cfg.max_iters=200]`'
     assert code('a`b') == 'a\\`b' and code('a|b') == 'a\\|b' and code('<x>') == '&lt;x&gt;'
+
+
+def test_files_without_the_newer_optional_fields_still_load(tmp_path: Path) -> None:
+    """Committed result files predate cfg_options / coverage: they load with the defaults."""
+    from csa_bench.results import ResultError, load_result
+    path = write_run(tmp_path, 'rice_a_synthetic-lpr4m', 0, METRICS)
+    record = json.loads(path.read_text())
+    del record['cfg_options'], record['coverage']
+    path.write_text(json.dumps(record))
+    loaded = load_result(path)
+    assert loaded['cfg_options'] == {} and loaded['coverage'] is None
+    _edit(path, cfg_options=['train_cfg.max_iters=5'])
+    with pytest.raises(ResultError, match=rf"{path}: field 'cfg_options': expected dict"):
+        load_result(path)
