@@ -18,6 +18,7 @@ Optional keys (filled with their default when a file lacks them, so older files 
 
     cfg_options: {dotted key: value}   every ``--cfg-options`` override the run was made with ({})
     coverage: {...} | null             ``csa-bench score``: how much of the gallery the lists ranked
+    pretrained: {path: sha256 | null}  weight files under ``{{$CSA_PRETRAINED}}`` the config names ({})
 
 Rules (documented here because the leaderboard relies on them):
 - ``config_hash``: sha256 of the resolved config (``cfg.to_dict()``, keys sorted) without the keys of
@@ -25,7 +26,8 @@ Rules (documented here because the leaderboard relies on them):
   field, so all seeds of one config share a hash), and with the location prefixes substituted from
   :data:`PATH_ENV_VARS` written as ``{{$VAR}}``: ``/data/synthetic-lpr4m`` and ``data/synthetic-lpr4m``
   hash alike when they came from ``{{$CSA_DATA_ROOT:...}}/synthetic-lpr4m``. What the files there hold
-  is identified separately (test annotations: ``annotations``; weights: ``checkpoint_sha256``).
+  is identified separately (test annotations: ``annotations``; trained weights: ``checkpoint_sha256``;
+  pretrained weights: ``pretrained``, keyed by the placeholder path, null when the file is absent).
 - ``cfg_options``: the overrides as applied; those outside :data:`NEUTRAL_KEYS` (:func:`result_overrides`)
   change results, so the leaderboard keys a row by config *and* these, and shows them in its label.
 - ``annotations.sha256``: sha256 over ``"<relative path>\\t<file sha256>\\n"`` lines, sorted by path, of
@@ -89,7 +91,8 @@ _FIELDS: dict[str, tuple] = {
 }
 # Optional fields (added after schema 1 was first written): accepted types and the default a file
 # without them gets on load.
-_OPTIONAL_FIELDS: dict[str, tuple[tuple, Any]] = {'cfg_options': ((dict,), {}), 'coverage': ((dict, None), None)}
+_OPTIONAL_FIELDS: dict[str, tuple[tuple, Any]] = {'cfg_options': ((dict,), {}), 'coverage': ((dict, None), None),
+                                                  'pretrained': ((dict,), {})}
 
 
 class ResultError(ValueError):
@@ -188,6 +191,29 @@ def config_hash(cfg: Any) -> str:
     data = _canonical_paths(_drop_keys(data, NEUTRAL_KEYS), path_substitutions(cfg))
     text = json.dumps(data, sort_keys=True, default=_stable)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pretrained_files(cfg: Any) -> dict[str, str | None]:
+    """``{'{{$CSA_PRETRAINED}}/ViT-B-32.pt': sha256 or None}`` for each config string under the
+    pretrained-weights location (None: the file is absent here, e.g. a test with a full checkpoint)."""
+    subs = [pair for pair in path_substitutions(cfg) if pair[1] == '{{$CSA_PRETRAINED}}']
+    found: dict[str, str | None] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            canonical = _canonical_paths(node, subs)
+            if canonical != node and canonical not in found:
+                found[canonical] = sha256_file(node) if Path(node).is_file() else None
+        elif isinstance(node, Mapping):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                walk(value)
+
+    if subs:
+        walk(_drop_keys(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg), NEUTRAL_KEYS))
+    return dict(sorted(found.items()))
 
 
 def _json_value(value: Any) -> Any:
@@ -335,7 +361,7 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
         'git': git_state(), 'csa_bench_version': __version__,
         'date': datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds'),
         'hardware': hardware_info(), 'train_time_s': train_time_s, 'test_time_s': test_time_s,
-        'cfg_options': _json_value(dict(cfg_options or {})), 'coverage': None,
+        'cfg_options': _json_value(dict(cfg_options or {})), 'coverage': None, 'pretrained': {},
     }
     return validate_result(record, '<new result>')
 
@@ -483,6 +509,7 @@ def result_from_test(outcome: Any, *, config_path: str | os.PathLike, checkpoint
         num_params=num_params,
         train_time_s=train_time_s, test_time_s=outcome.test_time_s,
         cfg_options=cfg.get('cfg_options'))   # recorded by engine.api.load_config
+    record['pretrained'] = pretrained_files(cfg)
     bad = getattr(outcome, 'bad_samples', None)
     if bad and bad.get('count'):   # samples skipped under on_bad_sample='skip' travel with the numbers
         record['bad_samples'] = bad
@@ -536,6 +563,9 @@ def validate_result(record: Any, source: str | os.PathLike) -> dict:
         raise ResultError(source, 'date', f'expected an ISO 8601 date, got {record["date"][:80]!r}') from err
     if any(not isinstance(k, str) for k in record['cfg_options']):
         raise ResultError(source, 'cfg_options', 'keys must be dotted config keys (strings)')
+    for name, digest in record['pretrained'].items():
+        if digest is not None and not (isinstance(digest, str) and _HEX.match(digest)):
+            raise ResultError(source, f'pretrained.{name}', f'expected a sha256 or null, got {str(digest)[:80]!r}')
     if not record['metrics']:
         raise ResultError(source, 'metrics', 'no metric values')
     for comp in record['components']:

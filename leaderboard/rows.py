@@ -275,7 +275,8 @@ def _check_conflicts(keyed: list[tuple[Path, dict, str]]) -> tuple[list[str], di
                 ('protocol', record['protocol'], other['protocol']),
                 ('tta', record['tta'], other['tta']),
                 ('scoring', record['scoring'], other['scoring']),
-                ('annotations.sha256', record['annotations']['sha256'], other['annotations']['sha256'])):
+                ('annotations.sha256', record['annotations']['sha256'], other['annotations']['sha256']),
+                ('pretrained', record['pretrained'], other['pretrained'])):
             if value != other_value:
                 errors.append(f"{path}: field '{name}': {value!r} differs from {other_value!r} in "
                               f"{other['_path']} (seed {other['seed']}) for the same config {key}: "

@@ -209,3 +209,11 @@ def test_files_without_the_newer_optional_fields_still_load(tmp_path: Path) -> N
     _edit(path, cfg_options=['train_cfg.max_iters=5'])
     with pytest.raises(ResultError, match=rf"{path}: field 'cfg_options': expected dict"):
         load_result(path)
+
+
+def test_seeds_with_different_pretrained_weights_are_refused(tmp_path: Path) -> None:
+    write_run(tmp_path, 'rice_a_lpr4m', 0, METRICS, dataset='lpr4m')
+    other = write_run(tmp_path, 'rice_a_lpr4m', 1, dict(METRICS, **{'R@1': 11.0}), dataset='lpr4m')
+    _edit(other, pretrained={'{{$CSA_PRETRAINED}}/ViT-B-32.pt': 'a' * 64})
+    with pytest.raises(LeaderboardError, match=rf"{other}: field 'pretrained'"):
+        leaderboard.build(tmp_path, reported=None)

@@ -183,3 +183,16 @@ def test_test_out_records_the_overrides(use_synthetic_data) -> None:
     outcome = SimpleNamespace(metrics={'R@1': 5.0}, config=cfg, test_time_s=1.0, num_params=3)
     record = result_from_test(outcome, config_path=TINY, checkpoint=None, seed=42)
     assert record['cfg_options'] == {'train_cfg.max_iters': 200, 'default_hooks.logger.interval': 5}
+
+
+def test_pretrained_weights_are_identified_by_content(monkeypatch, tmp_path) -> None:
+    """The weights folder is not identity (hash); the weight file's bytes are (result field)."""
+    from csa_bench.results import pretrained_files
+    monkeypatch.setenv('CSA_PRETRAINED', str(tmp_path))
+    assert pretrained_files(api.load_config(B32)) == {'{{$CSA_PRETRAINED}}/ViT-B-32.pt': None}   # absent
+    (tmp_path / 'ViT-B-32.pt').write_bytes(b'weights v1')
+    first = pretrained_files(api.load_config(B32))
+    (tmp_path / 'ViT-B-32.pt').write_bytes(b'weights v2')
+    second = pretrained_files(api.load_config(B32))
+    assert first.keys() == second.keys() and first != second
+    assert pretrained_files(api.load_config(TINY)) == {}   # the synthetic rows train from scratch
