@@ -21,15 +21,17 @@ Optional keys (filled with their default when a file lacks them, so older files 
     pretrained: {path: sha256 | null}  weight files under ``{{$CSA_PRETRAINED}}`` the config names ({})
 
 Rules (documented here because the leaderboard relies on them):
-- ``config_hash``: sha256 of the resolved config (``cfg.to_dict()``, keys sorted) without the keys of
-  :data:`NEUTRAL_KEYS` (where or how a run executes, logging and checkpoint saving; the seed is its own
-  field, so all seeds of one config share a hash), and with the location prefixes substituted from
-  :data:`PATH_ENV_VARS` written as ``{{$VAR}}``: ``/data/synthetic-lpr4m`` and ``data/synthetic-lpr4m``
-  hash alike when they came from ``{{$CSA_DATA_ROOT:...}}/synthetic-lpr4m``. What the files there hold
-  is identified separately (test annotations: ``annotations``; trained weights: ``checkpoint_sha256``;
-  pretrained weights: ``pretrained``, keyed by the placeholder path, null when the file is absent).
-- ``cfg_options``: the overrides as applied; those outside :data:`NEUTRAL_KEYS` (:func:`result_overrides`)
-  change results, so the leaderboard keys a row by config *and* these, and shows them in its label.
+- ``config_hash``: :func:`csa_bench.identity.config_hash`: the resolved config without the keys that
+  never change a result (where/how a run executes, logging, checkpoint saving; the seed is its own
+  field, so all seeds of one config share a hash), with the data-root and pretrained-dir prefixes
+  written as ``{{$CSA_DATA_ROOT}}`` / ``{{$CSA_PRETRAINED}}``: ``/data/synthetic-lpr4m`` and
+  ``data/synthetic-lpr4m`` hash alike when they came from ``{{$CSA_DATA_ROOT:...}}/synthetic-lpr4m``.
+  What the files there hold is identified separately (test annotations: ``annotations``; trained
+  weights: ``checkpoint_sha256``; pretrained weights: ``pretrained``, keyed by the placeholder path,
+  null when the file is absent).
+- ``cfg_options``: the overrides as applied; those that change results
+  (:func:`csa_bench.identity.result_overrides`) key a leaderboard row together with the config and
+  are shown in its label.
 - ``annotations.sha256``: sha256 over ``"<relative path>\\t<file sha256>\\n"`` lines, sorted by path, of
   every file under ``<data_root>/annotations/`` plus the top-level ``*.json`` / ``*.txt`` files of the
   test dataset's ``data_root`` (the official LPR4M and MovingFashion layouts keep their annotation files
@@ -53,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from csa_bench import __version__
+from csa_bench.identity import NEUTRAL_KEYS, _canonical_paths, _drop_keys, _json_value, config_hash, path_substitutions
 from csa_bench.utils import write_json_atomic
 
 SCHEMA = 1
@@ -61,15 +64,6 @@ COMPONENT_LOSSES = {'ICLLoss': 'ICL', 'PMDLoss': 'PMD', 'PFRLoss': 'PFR'}
 COMPONENTS = ('ICL', 'PMD', 'PFR')
 #: Dataset folder names (the data-root convention) recognised in a ``data_root`` path.
 KNOWN_DATASETS = ('lpr4m', 'movingfashion', 'synthetic-lpr4m', 'synthetic-movingfashion')
-#: Dotted config keys that never change a result: where/how a run executes (the checkpoint is identified
-#: by its sha256, the seed by its own field), logging, checkpoint saving. Everything else is identity.
-NEUTRAL_KEYS = ('work_dir', 'launcher', 'load_from', 'resume', 'filename', 'cfg_options', 'experiment_name',
-                'randomness.seed', 'log_level', 'log_processor', 'visualizer', 'default_hooks.logger',
-                'default_hooks.checkpoint', 'default_hooks.timer')
-#: Environment variables that say *where* inputs live (data root, pretrained-weights folder).
-PATH_ENV_VARS = ('CSA_DATA_ROOT', 'CSA_PRETRAINED')
-# mmengine's placeholder syntax (``Config._substitute_env_variables``): ``{{$VAR:default}}``.
-_ENV_PLACEHOLDER = re.compile(r'\{\{[\'"]?\s*\$(\w+)\s*:\s*(\S*?)\s*[\'"]?\}\}')
 _HEX = re.compile(r'^[0-9a-f]{64}$')
 _COMMIT = re.compile(r'^[0-9a-f]{40}([0-9a-f]{24})?$')
 #: Metrics that are percentages (with ``scale`` 100; fractions with scale 1 are in range too).
@@ -135,64 +129,6 @@ def annotation_checksum(data_root: str | os.PathLike) -> dict:
     return {'sha256': digest.hexdigest() if files else None, 'files': len(files)}
 
 
-def _stable(obj: Any) -> str:
-    # Callables and classes in a config hash by qualified name, never by repr (it holds addresses).
-    if hasattr(obj, '__qualname__'):
-        return f'{getattr(obj, "__module__", "")}.{obj.__qualname__}'
-    return f'{type(obj).__name__}:{obj}'
-
-
-def path_substitutions(cfg: Any) -> list[tuple[str, str]]:
-    """``[(location, '{{$VAR}}')]`` for each :data:`PATH_ENV_VARS` placeholder the config file used.
-
-    The location is the environment value mmengine substituted (``cfg.env_variables``) or, when the
-    variable was unset, the placeholder's default read from the config text (``cfg.text`` holds the
-    file and its bases before substitution). Longest location first. A plain dict has none.
-    """
-    used = dict(getattr(cfg, 'env_variables', None) or {})
-    found: dict[str, set[str]] = {}
-    for var, default in _ENV_PLACEHOLDER.findall(str(getattr(cfg, 'text', '') or '')):
-        if var in PATH_ENV_VARS:
-            found.setdefault(var, set()).add(used[var] if var in used else default)
-    pairs = [(value, f'{{{{${var}}}}}') for var, values in found.items() for value in values
-             if value.rstrip('/')]   # a root of '/' would claim every absolute path
-    return sorted(pairs, key=lambda pair: (-len(pair[0]), pair[1]))
-
-
-def _canonical_paths(node: Any, subs: list[tuple[str, str]]) -> Any:
-    if isinstance(node, str):
-        for value, placeholder in subs:
-            prefix = value.rstrip('/')
-            if node == prefix or node.startswith(prefix + '/'):
-                rest = node[len(prefix):].lstrip('/')
-                return placeholder + ('/' + rest if rest else '')
-        return node
-    if isinstance(node, Mapping):
-        return {k: _canonical_paths(v, subs) for k, v in node.items()}
-    if isinstance(node, list | tuple):
-        return [_canonical_paths(v, subs) for v in node]
-    return node
-
-
-def _drop_keys(data: dict, dotted: tuple[str, ...]) -> dict:
-    out = dict(data)
-    for key in dotted:
-        head, _, rest = key.partition('.')
-        if rest and isinstance(out.get(head), Mapping):
-            out[head] = _drop_keys(dict(out[head]), (rest,))
-        elif not rest:
-            out.pop(head, None)
-    return out
-
-
-def config_hash(cfg: Any) -> str:
-    """sha256 of a resolved mmengine ``Config`` (or dict): identity rule in the module docstring."""
-    data = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
-    data = _canonical_paths(_drop_keys(data, NEUTRAL_KEYS), path_substitutions(cfg))
-    text = json.dumps(data, sort_keys=True, default=_stable)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def pretrained_files(cfg: Any) -> dict[str, str | None]:
     """``{'{{$CSA_PRETRAINED}}/ViT-B-32.pt': sha256 or None}`` for each config string under the
     pretrained-weights location (None: the file is absent here, e.g. a test with a full checkpoint)."""
@@ -214,38 +150,6 @@ def pretrained_files(cfg: Any) -> dict[str, str | None]:
     if subs:
         walk(_drop_keys(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg), NEUTRAL_KEYS))
     return dict(sorted(found.items()))
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_json_value(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def result_overrides(cfg_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The overrides that change results: ``cfg_options`` without :data:`NEUTRAL_KEYS` (or keys below
-    them), JSON values, sorted by key. Empty for a run of the config as written."""
-    def neutral(key: str) -> bool:
-        return any(key == n or key.startswith(n + '.') for n in NEUTRAL_KEYS)
-    return {k: _json_value(v) for k, v in sorted((cfg_options or {}).items()) if not neutral(k)}
-
-
-def overrides_text(overrides: Mapping[str, Any]) -> str:
-    """``'train_cfg.max_iters=200, optim_wrapper.optimizer.lr=0.001'`` (``''`` for none)."""
-    return ', '.join(f'{k}={v if isinstance(v, str) else json.dumps(v)}' for k, v in overrides.items())
-
-
-def overrides_tag(cfg_options: Mapping[str, Any] | None) -> str:
-    """A file-name-safe suffix for runs with result-changing overrides (``''`` for none): a result
-    of ``config [train_cfg.max_iters=200]`` must not replace the config's own result file."""
-    overrides = result_overrides(cfg_options)
-    if not overrides:
-        return ''
-    return '@' + hashlib.sha256(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:10]
 
 
 # ----------------------------------------------------------------------------- provenance

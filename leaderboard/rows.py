@@ -26,7 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from csa_bench.results import COMPONENTS, ResultError, load_result, overrides_text, result_overrides
+from csa_bench.identity import overrides_text, result_overrides
+from csa_bench.results import COMPONENTS, ResultError, load_result
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPORTED_FILE = PACKAGE_DIR / 'reported.yaml'

@@ -110,8 +110,8 @@ def plan_runs(configs: list[Path], seeds: int, results: Path, work_root: Path,
               cfg_options: dict | None, force: bool = False) -> list[Run]:
     """Load each config once (hash, seed, zero-shot flag) and decide which runs are already done."""
     from csa_bench.engine.api import ConfigError, load_config
-    from csa_bench.results import (ResultError, annotation_checksum, config_hash, is_zero_shot, load_result,
-                                   overrides_tag)
+    from csa_bench.identity import overrides_tag
+    from csa_bench.results import ResultError, annotation_checksum, config_hash, is_zero_shot, load_result
 
     runs = []
     for config in configs:

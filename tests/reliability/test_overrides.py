@@ -12,7 +12,7 @@ import torch
 from csa_bench.cli import main
 from csa_bench.engine import api
 from csa_bench.engine.overrides import RUNTIME_KEYS, runner_keys
-from csa_bench.results import config_hash, overrides_tag, result_overrides
+from csa_bench.identity import config_hash, overrides_tag, result_overrides
 
 TINY = 'configs/rice/rice-icl_clipvit-tiny_4f_1xb16-1000it_synthetic-lpr4m.py'
 B32 = 'configs/rice/rice-icl_clipvit-b32_10f_4xb24-5k_lpr4m.py'   # references $CSA_PRETRAINED too
