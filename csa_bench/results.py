@@ -14,10 +14,24 @@ leaderboard reads them. Schema 1 (every key is always present; ``null`` where un
     date: str (UTC ISO 8601)      hardware: {cpu: str, cpu_count: int, gpu: str | null, gpu_count: int}
     train_time_s: float | null    test_time_s: float | null
 
+Optional keys (filled with their default when a file lacks them, so older files stay valid)::
+
+    cfg_options: {dotted key: value}   every ``--cfg-options`` override the run was made with ({})
+    coverage: {...} | null             ``csa-bench score``: how much of the gallery the lists ranked
+    pretrained: {path: sha256 | null}  weight files under ``{{$CSA_PRETRAINED}}`` the config names ({})
+
 Rules (documented here because the leaderboard relies on them):
-- ``config_hash``: sha256 of the resolved config (``cfg.to_dict()``, keys sorted) without the keys that
-  only say *where* or *how* a run executes (``work_dir``, ``launcher``, ``load_from``, ``resume``,
-  ``filename``, ``randomness.seed``): the seed is its own field, so all seeds of one config share a hash.
+- ``config_hash``: :func:`csa_bench.identity.config_hash`: the resolved config without the keys that
+  never change a result (where/how a run executes, logging, checkpoint saving; the seed is its own
+  field, so all seeds of one config share a hash), with the data-root and pretrained-dir prefixes
+  written as ``{{$CSA_DATA_ROOT}}`` / ``{{$CSA_PRETRAINED}}``: ``/data/synthetic-lpr4m`` and
+  ``data/synthetic-lpr4m`` hash alike when they came from ``{{$CSA_DATA_ROOT:...}}/synthetic-lpr4m``.
+  What the files there hold is identified separately (test annotations: ``annotations``; trained
+  weights: ``checkpoint_sha256``; pretrained weights: ``pretrained``, keyed by the placeholder path,
+  null when the file is absent).
+- ``cfg_options``: the overrides as applied; those that change results
+  (:func:`csa_bench.identity.result_overrides`) key a leaderboard row together with the config and
+  are shown in its label.
 - ``annotations.sha256``: sha256 over ``"<relative path>\\t<file sha256>\\n"`` lines, sorted by path, of
   every file under ``<data_root>/annotations/`` plus the top-level ``*.json`` / ``*.txt`` files of the
   test dataset's ``data_root`` (the official LPR4M and MovingFashion layouts keep their annotation files
@@ -41,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from csa_bench import __version__
+from csa_bench.identity import NEUTRAL_KEYS, _canonical_paths, _drop_keys, _json_value, config_hash, path_substitutions
 from csa_bench.utils import write_json_atomic
 
 SCHEMA = 1
@@ -49,7 +64,10 @@ COMPONENT_LOSSES = {'ICLLoss': 'ICL', 'PMDLoss': 'PMD', 'PFRLoss': 'PFR'}
 COMPONENTS = ('ICL', 'PMD', 'PFR')
 #: Dataset folder names (the data-root convention) recognised in a ``data_root`` path.
 KNOWN_DATASETS = ('lpr4m', 'movingfashion', 'synthetic-lpr4m', 'synthetic-movingfashion')
-_VOLATILE_KEYS = ('work_dir', 'launcher', 'load_from', 'resume', 'filename')
+_HEX = re.compile(r'^[0-9a-f]{64}$')
+_COMMIT = re.compile(r'^[0-9a-f]{40}([0-9a-f]{24})?$')
+#: Metrics that are percentages (with ``scale`` 100; fractions with scale 1 are in range too).
+_PERCENT_METRIC = re.compile(r'^(R@\d+|top\d+|mAP)(/.*)?$')
 _K_METRIC = re.compile(r'^(R@|top)\d+$')
 _MAIN_METRIC = re.compile(r'^(R@\d+|mAP|mdR|median_rank|top\d+)$')
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +83,10 @@ _FIELDS: dict[str, tuple] = {
     'csa_bench_version': (str,), 'date': (str,), 'hardware': (dict,), 'train_time_s': (float, int, None),
     'test_time_s': (float, int, None),
 }
+# Optional fields (added after schema 1 was first written): accepted types and the default a file
+# without them gets on load.
+_OPTIONAL_FIELDS: dict[str, tuple[tuple, Any]] = {'cfg_options': ((dict,), {}), 'coverage': ((dict, None), None),
+                                                  'pretrained': ((dict,), {})}
 
 
 class ResultError(ValueError):
@@ -107,21 +129,27 @@ def annotation_checksum(data_root: str | os.PathLike) -> dict:
     return {'sha256': digest.hexdigest() if files else None, 'files': len(files)}
 
 
-def _stable(obj: Any) -> str:
-    # Callables and classes in a config hash by qualified name, never by repr (it holds addresses).
-    if hasattr(obj, '__qualname__'):
-        return f'{getattr(obj, "__module__", "")}.{obj.__qualname__}'
-    return f'{type(obj).__name__}:{obj}'
+def pretrained_files(cfg: Any) -> dict[str, str | None]:
+    """``{'{{$CSA_PRETRAINED}}/ViT-B-32.pt': sha256 or None}`` for each config string under the
+    pretrained-weights location (None: the file is absent here, e.g. a test with a full checkpoint)."""
+    subs = [pair for pair in path_substitutions(cfg) if pair[1] == '{{$CSA_PRETRAINED}}']
+    found: dict[str, str | None] = {}
 
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            canonical = _canonical_paths(node, subs)
+            if canonical != node and canonical not in found:
+                found[canonical] = sha256_file(node) if Path(node).is_file() else None
+        elif isinstance(node, Mapping):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                walk(value)
 
-def config_hash(cfg: Any) -> str:
-    """sha256 of a resolved mmengine ``Config`` (or dict) without the volatile keys (module docstring)."""
-    data = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
-    data = {k: v for k, v in data.items() if k not in _VOLATILE_KEYS}
-    if isinstance(data.get('randomness'), Mapping):
-        data['randomness'] = {k: v for k, v in data['randomness'].items() if k != 'seed'}
-    text = json.dumps(data, sort_keys=True, default=_stable)
-    return hashlib.sha256(text.encode()).hexdigest()
+    if subs:
+        walk(_drop_keys(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg), NEUTRAL_KEYS))
+    return dict(sorted(found.items()))
 
 
 # ----------------------------------------------------------------------------- provenance
@@ -211,7 +239,8 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
                 tta: str = 'none', scoring: str = 'embedding cosine', train_data: str = 'unknown',
                 seed: int | None = None,
                 checkpoint: str | os.PathLike | None = None, num_params: int | None = None,
-                train_time_s: float | None = None, test_time_s: float | None = None) -> dict:
+                train_time_s: float | None = None, test_time_s: float | None = None,
+                cfg_options: Mapping[str, Any] | None = None) -> dict:
     """Build a schema-1 result record (the lower-level entry point, e.g. for ``csa-bench score``).
 
     Args:
@@ -219,6 +248,7 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
         data_root: Dataset root whose annotation files are checksummed (ignored if ``annotations``).
         annotations: A precomputed ``{'sha256', 'files'}``; default: from ``data_root`` or unknown.
         checkpoint: Checkpoint file; its sha256 is recorded.
+        cfg_options: The ``--cfg-options`` overrides applied to the config (recorded verbatim).
     """
     if annotations is None:
         annotations = ({'sha256': None, 'files': 0} if data_root is None
@@ -235,6 +265,7 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
         'git': git_state(), 'csa_bench_version': __version__,
         'date': datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds'),
         'hardware': hardware_info(), 'train_time_s': train_time_s, 'test_time_s': test_time_s,
+        'cfg_options': _json_value(dict(cfg_options or {})), 'coverage': None, 'pretrained': {},
     }
     return validate_result(record, '<new result>')
 
@@ -380,7 +411,9 @@ def result_from_test(outcome: Any, *, config_path: str | os.PathLike, checkpoint
         components=components, losses=losses, zero_shot=zero_shot, protocol_info=_describe_protocol(protocol),
         tta=str(tta), scoring=_scoring(rerank), train_data=train_data, seed=seed, checkpoint=checkpoint,
         num_params=num_params,
-        train_time_s=train_time_s, test_time_s=outcome.test_time_s)
+        train_time_s=train_time_s, test_time_s=outcome.test_time_s,
+        cfg_options=cfg.get('cfg_options'))   # recorded by engine.api.load_config
+    record['pretrained'] = pretrained_files(cfg)
     bad = getattr(outcome, 'bad_samples', None)
     if bad and bad.get('count'):   # samples skipped under on_bad_sample='skip' travel with the numbers
         record['bad_samples'] = bad
@@ -407,11 +440,36 @@ def validate_result(record: Any, source: str | os.PathLike) -> dict:
     for field in ('method', 'protocol', 'dataset', 'split'):
         if not record[field].strip():
             raise ResultError(source, field, 'empty')
+    for field, (kinds, default) in _OPTIONAL_FIELDS.items():
+        if field not in record:
+            record[field] = json.loads(json.dumps(default))   # a fresh copy of the default
+        elif not ((record[field] is None and None in kinds)
+                  or any(isinstance(record[field], k) for k in kinds if k is not None)):
+            raise ResultError(source, field, f'expected {"/".join(getattr(k, "__name__", "null") for k in kinds)}, '
+                                             f'got {type(record[field]).__name__}')
     for name, value in record['metrics'].items():
         if value is None and not _K_METRIC.match(name):
             continue   # a non-finite diagnostic (see normalize_metrics); R@K must always be a number
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ResultError(source, f'metrics.{name}', f'expected a finite number, got {value!r}')
+        if _PERCENT_METRIC.match(name) and not 0.0 <= value <= 100.0:
+            raise ResultError(source, f'metrics.{name}', f'{value!r} is outside [0, 100] (a percentage)')
+    # Identity fields are hex digests: anything else is a damaged or forged file (and would be printed).
+    for field, value, pattern in (('config_hash', record['config_hash'], _HEX),
+                                  ('checkpoint_sha256', record['checkpoint_sha256'], _HEX),
+                                  ('annotations.sha256', record['annotations'].get('sha256'), _HEX),
+                                  ('git.commit', record['git'].get('commit'), _COMMIT)):
+        if value is not None and not (isinstance(value, str) and pattern.match(value)):
+            raise ResultError(source, field, f'expected a lowercase hex digest, got {str(value)[:80]!r}')
+    try:
+        datetime.datetime.fromisoformat(record['date'])
+    except ValueError as err:
+        raise ResultError(source, 'date', f'expected an ISO 8601 date, got {record["date"][:80]!r}') from err
+    if any(not isinstance(k, str) for k in record['cfg_options']):
+        raise ResultError(source, 'cfg_options', 'keys must be dotted config keys (strings)')
+    for name, digest in record['pretrained'].items():
+        if digest is not None and not (isinstance(digest, str) and _HEX.match(digest)):
+            raise ResultError(source, f'pretrained.{name}', f'expected a sha256 or null, got {str(digest)[:80]!r}')
     if not record['metrics']:
         raise ResultError(source, 'metrics', 'no metric values')
     for comp in record['components']:

@@ -2,12 +2,16 @@
 
 ``README.md`` holds the block between ``START`` and ``END``; ``csa-bench leaderboard`` rewrites it
 and ``--check`` compares it, like ``LEADERBOARD.md`` (numbers are never typed into the README).
+Result fields are escaped (:mod:`leaderboard.escape`: no ``<`` survives, so no marker comment can be
+formed from a result file), and a block or README holding a marker more than once is refused rather
+than split at the wrong place.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from .escape import code, text
 from .render import _value
 from .tables import Table
 
@@ -18,12 +22,12 @@ COMPONENTS = ('ICL', 'PMD', 'PFR')
 
 def compact_table(table: Table) -> list[str]:
     """Method, ICL/PMD/PFR marks, the protocol's K columns and the seed count of one table."""
-    header = ['Method', *COMPONENTS, *(table.column(k) for k in table.ks), 'Seeds']
-    lines = [f'**{table.dataset}** (`{table.protocol}`)', '',
+    header = ['Method', *COMPONENTS, *(text(table.column(k)) for k in table.ks), 'Seeds']
+    lines = [f'**{text(table.dataset)}** ({code(table.protocol)})', '',
              '| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
     for row in table.reproduced:
-        cells = [row.method, *('✔' if c in row.components else '' for c in COMPONENTS),
-                 *(_value(row.recall.get(k), (row.label, k) in table.best) for k in table.ks),
+        cells = [text(row.method), *('✔' if c in row.components else '' for c in COMPONENTS),
+                 *(_value(row.recall.get(k), (row.key, k) in table.best) for k in table.ks),
                  str(len(row.seeds))]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return lines + ['']
@@ -39,12 +43,18 @@ def readme_block(tables: list[Table], leaderboard_link: str) -> str:
         lines += compact_table(table)
     lines += [f'Full tables with provenance, reported rows and figures: [{leaderboard_link}]({leaderboard_link}).',
               '', END]
-    return '\n'.join(lines)
+    block = '\n'.join(lines)
+    if block.count(START) != 1 or block.count(END) != 1:
+        raise ValueError('the generated README block holds a leaderboard marker in its text; refusing to write it')
+    return block
 
 
 def _split(text: str, path: Path) -> tuple[str, str]:
     if START not in text or END not in text:
         raise ValueError(f'{path} has no leaderboard block ({START!r} ... {END!r})')
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f'{path} holds the leaderboard markers more than once or out of order; keep one '
+                         f'{START!r} ... {END!r} block')
     head, rest = text.split(START, 1)
     return head, rest.split(END, 1)[1]
 

@@ -1,9 +1,14 @@
 """Markdown rendering of the leaderboard tables: deterministic text, no clock reads.
 
-The only dates printed are those recorded in the result files.
+The only dates printed are those recorded in the result files. Every text that comes from a result
+file, ``reported.yaml`` or ``protocols.yaml`` is escaped (:mod:`leaderboard.escape`); hashes and
+dates are validated by ``csa_bench.results.validate_result`` before they get here.
 """
 from __future__ import annotations
 
+import re
+
+from .escape import code, text
 from .rows import Row, Stat
 from .tables import Table, ablation_figure
 
@@ -29,8 +34,9 @@ among, the reproduced rows. Synthetic-benchmark tables are separate: no publishe
 _CHECK = '✔'
 
 
-def _cell(text: object) -> str:
-    return str(text).replace('|', '\\|').replace('\n', ' ')
+def _cell(value: object) -> str:
+    # Fields are escaped already (escape.text turns | into \|); this guards composed cells.
+    return re.sub(r'(?<!\\)\|', r'\\|', str(value).replace('\n', ' '))
 
 
 def _value(stat: Stat | None, bold: bool) -> str:
@@ -57,14 +63,14 @@ def _seconds(value: float | None) -> str:
 
 def _row_cells(table: Table, row: Row, rank: str) -> list[str]:
     reported = row.kind == 'reported'
-    method = f'{row.method} *(reported)*' if reported else row.method
-    cells = [rank, method, f'`{row.label}`']
+    method = f'{text(row.method)} *(reported)*' if reported else text(row.method)
+    cells = [rank, method, code(row.label)]
     if table.has_components:
         cells += [_CHECK if c in row.components else '' for c in ('ICL', 'PMD', 'PFR')]
-    cells += [_value(row.recall.get(k), (row.label, k) in table.best) for k in table.ks]
+    cells += [_value(row.recall.get(k), (row.key, k) in table.best) for k in table.ks]
     if reported:
-        provenance = f'*reported* ({row.status}): {row.source}'
-        cells += ['', '', row.train_data, f'tta={row.tta}', '', '', provenance]
+        provenance = f'*reported* ({text(row.status)}): {text(row.source)}'
+        cells += ['', '', text(row.train_data), f'tta={text(row.tta)}', '', '', provenance]
         return [_cell(c) for c in cells]
     seeds = f"{len(row.seeds)} ({', '.join(str(s) for s in row.seeds)})" if row.seeds else '?'
     train = 'none' if row.zero_shot else _seconds(row.train_time_s)
@@ -73,34 +79,34 @@ def _row_cells(table: Table, row: Row, rank: str) -> list[str]:
     commits = ', '.join(f'`{c[:7]}{"+dirty" if c.endswith("+dirty") else ""}`' for c in row.commits)
     provenance = f'commit {commits} · config `{(row.config_hash or "none")[:8]}`'
     times = f'{train} / {_seconds(row.test_time_s)}'
-    setting = f'{row.scoring}, tta={row.tta}'
-    cells += [seeds, _params(row.num_params), row.train_data, setting, times, checkpoint, provenance]
+    setting = f'{text(row.scoring)}, tta={text(row.tta)}'
+    cells += [seeds, _params(row.num_params), text(row.train_data), setting, times, checkpoint, provenance]
     return [_cell(c) for c in cells]
 
 
 def render_table(table: Table) -> list[str]:
     """Markdown lines for one table: heading, protocol fields (protocols.md §8), rows, figure link."""
     desc = table.description
-    lines = [f'### {table.dataset} · `{table.protocol}`', '']
+    lines = [f'### {text(table.dataset)} · {code(table.protocol)}', '']
     for name, key in (('Protocol source', 'source'), ('Gallery', 'gallery'), ('Queries', 'queries'),
                       ('Frames', 'frames'), ('Metric', 'metric')):
         if desc.get(key):
-            lines.append(f'- {name}: {desc[key]}')
+            lines.append(f'- {name}: {text(desc[key])}')
     described = ('source', 'gallery', 'queries', 'frames', 'metric', 'ks', 'column')
     extra = sorted(k for k in desc if k not in described)
     for key in extra:   # fields of a registered protocol object not described in protocols.yaml
-        lines.append(f'- {key}: {desc[key]}')
+        lines.append(f'- {text(key)}: {text(desc[key])}')
     checksums = sorted({r.annotations or 'unknown' for r in table.reproduced})
     if checksums:
-        lines.append('- Test annotations (sha256): ' + ', '.join(f'`{c[:12]}`' for c in checksums))
+        lines.append('- Test annotations (sha256): ' + ', '.join(code(c[:12]) for c in checksums))
     dates = sorted(d for r in table.reproduced for d in r.dates)
     if dates:
-        lines.append(f'- Result dates (UTC): {dates[0][:10]} to {dates[-1][:10]}')
+        lines.append(f'- Result dates (UTC): {text(dates[0][:10])} to {text(dates[-1][:10])}')
     lines.append('')
     header = ['#', 'Method', 'Run']
     if table.has_components:
         header += ['ICL', 'PMD', 'PFR']
-    header += [table.column(k) for k in table.ks]
+    header += [text(table.column(k)) for k in table.ks]
     header += ['Seeds', 'Params', 'Train data', 'Scoring, tta', 'Time (train / test)', 'Checkpoint',
                'Provenance']
     lines += ['| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
@@ -110,7 +116,7 @@ def render_table(table: Table) -> list[str]:
         lines.append('| ' + ' | '.join(_row_cells(table, row, '—')) + ' |')
     figure = table.recall_figure()
     if figure:
-        lines += ['', f'![R@K curves, {table.dataset} {table.protocol}]({figure})']
+        lines += ['', f'![R@K curves, {text(table.dataset)} {text(table.protocol)}]({figure})']
     return lines + ['']
 
 
@@ -133,5 +139,5 @@ def render_markdown(tables: list[Table], n_files: int, n_reported: int) -> str:
                 rows = [r for t in group if t.dataset == table.dataset for r in t.reproduced + t.reported]
                 figure = ablation_figure(table.dataset, rows)
                 if figure:
-                    lines += [f'![Ablation (ICL / PMD / PFR), {table.dataset}]({figure})', '']
+                    lines += [f'![Ablation (ICL / PMD / PFR), {text(table.dataset)}]({figure})', '']
     return '\n'.join(lines).rstrip('\n') + '\n'

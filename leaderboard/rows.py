@@ -1,11 +1,23 @@
 """From result files and reported data to leaderboard rows.
 
-A reproduced row is one configuration (or, for ``csa-bench score`` results without a config, one
-method name) on one (dataset, protocol, tta): its seeds are aggregated as mean and sample standard
-deviation (``ddof=1``). A reported row is one entry of ``reported.yaml``.
+A reproduced row is one configuration with one set of result-changing ``--cfg-options`` overrides
+(or, for ``csa-bench score`` results without a config, one method name) on one (dataset, protocol,
+tta): its seeds are aggregated as mean and sample standard deviation (``ddof=1``). A reported row is
+one entry of ``reported.yaml``.
+
+Run identity (what makes two files one run, and what is refused):
+- the config is named by its path from the last ``configs/`` folder (``./configs/a.py``,
+  ``/elsewhere/clone/configs/a.py`` and ``configs/x/../a.py`` are one config); overrides outside
+  ``csa_bench.results.NEUTRAL_KEYS`` are part of the row key and of its label
+  (``config [train_cfg.max_iters=200]``);
+- files that record the same checkpoint (sha256) with the same config hash and overrides are one run,
+  whatever path spelled the config: the same run filed twice with the same metrics counts once;
+- one checkpoint filed under two seeds, or two files identical but for the seed, are refused: a copy
+  is not a new seed.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -14,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from csa_bench.identity import overrides_text, result_overrides
 from csa_bench.results import COMPONENTS, ResultError, load_result
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -47,7 +60,7 @@ class Row:
     dataset: str
     protocol: str
     method: str
-    label: str                     # config stem, score method name, or reported id
+    label: str                     # config stem [+ overrides], score method name, or reported id
     components: tuple[str, ...]
     tta: str
     train_data: str
@@ -66,6 +79,11 @@ class Row:
     source: str = ''
     status: str = ''
     files: tuple[str, ...] = field(default=(), repr=False)
+    key: str = ''                  # unique row identity (run key; reported: its id); best marks use it
+    overrides: dict = field(default_factory=dict)   # result-changing --cfg-options of the row
+
+    def __post_init__(self) -> None:
+        self.key = self.key or f'{self.kind}:{self.label}'
 
 
 def recall_values(metrics: dict) -> dict[int, float]:
@@ -170,19 +188,77 @@ def load_results(results_dir: str | os.PathLike, known: set[str]) -> list[tuple[
     return loaded
 
 
+def config_key(config: str) -> str:
+    """A config path as one identity: normalised, and from the last ``configs/`` folder when it has one."""
+    parts = Path(os.path.normpath(config.replace('\\', '/'))).as_posix().split('/')
+    if 'configs' in parts[:-1]:
+        index = len(parts) - 1 - parts[::-1].index('configs')
+        parts = parts[index:]
+    return '/'.join(parts)
+
+
 def _run_key(record: dict) -> str:
-    return record['config'] or f"score:{record['method']}"
+    base = config_key(record['config']) if record['config'] else f"score:{record['method']}"
+    overrides = result_overrides(record['cfg_options'])
+    return f'{base} [{overrides_text(overrides)}]' if overrides else base
 
 
-def _check_conflicts(records: list[tuple[Path, dict]]) -> list[str]:
-    """Two files for one config + seed, or one config's seeds from different config versions / data."""
-    errors, first_of_run, first_of_config = [], {}, {}
-    for path, record in records:
-        key = _run_key(record)
+def _fingerprint(record: dict, drop: tuple[str, ...]) -> str:
+    return json.dumps({k: v for k, v in record.items() if k not in drop}, sort_keys=True, default=str)
+
+
+def _assign_keys(records: list[tuple[Path, dict]]) -> list[tuple[Path, dict, str]]:
+    """Each record with its run key; files of one checkpoint (same hash and overrides) share the key."""
+    keyed = [(path, record, _run_key(record)) for path, record in records]
+    by_checkpoint: dict[tuple, set[str]] = {}
+    for _, record, key in keyed:
+        if record['checkpoint_sha256']:
+            ident = (record['checkpoint_sha256'], record['config_hash'],
+                     _fingerprint(result_overrides(record['cfg_options']), ()))
+            by_checkpoint.setdefault(ident, set()).add(key)
+    canonical = {}
+    for keys in by_checkpoint.values():
+        chosen = min(keys, key=lambda k: (not k.startswith('configs/'), k))   # prefer the repo path
+        canonical.update({k: chosen for k in keys})
+    return [(path, record, canonical.get(key, key) if record['checkpoint_sha256'] else key)
+            for path, record, key in keyed]
+
+
+def _check_copies(keyed: list[tuple[Path, dict, str]]) -> list[str]:
+    """A checkpoint under two seeds, or two files that differ only in their seed."""
+    errors, by_checkpoint, by_content = [], {}, {}
+    for path, record, _ in keyed:
+        if record['checkpoint_sha256']:
+            other = by_checkpoint.setdefault(record['checkpoint_sha256'], (path, record))
+            if other[1]['seed'] != record['seed']:
+                errors.append(f"{path}: field 'seed': {record['seed']} but its checkpoint "
+                              f"({record['checkpoint_sha256'][:12]}) is the one of {other[0]} (seed "
+                              f"{other[1]['seed']}): one checkpoint is one run; remove the copy")
+                continue
+        other = by_content.setdefault(_fingerprint(record, ('seed',)), (path, record))
+        if other[1]['seed'] != record['seed']:
+            errors.append(f"{path}: field 'seed': the file is identical to {other[0]} except for its seed "
+                          f"({record['seed']} vs {other[1]['seed']}): a copy is not a new seed; remove it")
+    return errors
+
+
+def _check_conflicts(keyed: list[tuple[Path, dict, str]]) -> tuple[list[str], dict[str, list[Path]]]:
+    """Two files for one run + seed, or one row's seeds from different config versions / data.
+
+    Returns ``(errors, aliases)``: ``aliases`` maps the first file of a run to later files recording
+    the same checkpoint and metrics (one run under several path spellings: counted once).
+    """
+    errors, first_of_run, first_of_config, aliases = _check_copies(keyed), {}, {}, {}
+    for path, record, key in keyed:
         run = (key, record['seed'])
         if run in first_of_run:
             other = first_of_run[run]
-            if other['config_hash'] != record['config_hash']:
+            same_run = (record['checkpoint_sha256'] and record['checkpoint_sha256'] == other['checkpoint_sha256']
+                        and record['config_hash'] == other['config_hash']
+                        and record['metrics'] == other['metrics'])
+            if same_run:
+                aliases.setdefault(str(other['_path']), []).append(path)
+            elif other['config_hash'] != record['config_hash']:
                 errors.append(f"{path}: field 'config_hash': differs from {other['_path']} for the same "
                               f"config ({key}) and seed {record['seed']}")
             else:
@@ -200,26 +276,30 @@ def _check_conflicts(records: list[tuple[Path, dict]]) -> list[str]:
                 ('protocol', record['protocol'], other['protocol']),
                 ('tta', record['tta'], other['tta']),
                 ('scoring', record['scoring'], other['scoring']),
-                ('annotations.sha256', record['annotations']['sha256'], other['annotations']['sha256'])):
+                ('annotations.sha256', record['annotations']['sha256'], other['annotations']['sha256']),
+                ('pretrained', record['pretrained'], other['pretrained'])):
             if value != other_value:
                 errors.append(f"{path}: field '{name}': {value!r} differs from {other_value!r} in "
                               f"{other['_path']} (seed {other['seed']}) for the same config {key}: "
                               'seeds of one row must come from one config version on one dataset; '
                               're-run or remove the stale file')
                 break
-    return errors
+    return errors, aliases
 
 
 def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
     """Aggregate validated records into rows (one per config); raises on conflicts."""
-    errors = _check_conflicts(records)
+    keyed = _assign_keys(records)
+    errors, aliases = _check_conflicts(keyed)
     if errors:
         raise LeaderboardError(errors)
+    duplicates = {p for paths in aliases.values() for p in paths}
     groups: dict[str, list[tuple[Path, dict]]] = {}
-    for path, record in records:
-        groups.setdefault(_run_key(record), []).append((path, record))
+    for path, record, key in keyed:
+        if path not in duplicates:
+            groups.setdefault(key, []).append((path, record))
     rows = []
-    for _, items in sorted(groups.items()):
+    for key, items in sorted(groups.items()):
         items.sort(key=lambda item: (item[1]['seed'] is None, item[1]['seed'] or 0))
         recs = [r for _, r in items]
         first = recs[0]
@@ -229,7 +309,10 @@ def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
                 per_k.setdefault(k, []).append(v)
         times = {name: [r[name] for r in recs if r[name] is not None]
                  for name in ('train_time_s', 'test_time_s')}
-        label = Path(first['config']).stem if first['config'] else first['method']
+        overrides = result_overrides(first['cfg_options'])
+        label = Path(config_key(first['config'])).stem if first['config'] else first['method']
+        label += f' [{overrides_text(overrides)}]' if overrides else ''
+        files = [str(p) for path, _ in items for p in (path, *aliases.get(str(path), []))]
         rows.append(Row(
             kind='reproduced', dataset=first['dataset'], protocol=first['protocol'], method=first['method'],
             label=label, components=tuple(first['components']), tta=first['tta'],
@@ -242,5 +325,13 @@ def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
                 (r['git']['commit'] or 'unknown') + ('+dirty' if r['git']['dirty'] else '') for r in recs)),
             config_hash=first['config_hash'], dates=tuple(sorted(r['date'] for r in recs)),
             train_time_s=_mean(times['train_time_s']), test_time_s=_mean(times['test_time_s']),
-            zero_shot=first['zero_shot'], scoring=first['scoring'], files=tuple(str(p) for p, _ in items)))
+            zero_shot=first['zero_shot'], scoring=first['scoring'], files=tuple(files), key=key,
+            overrides=overrides))
+    # One stem in two config folders: the labels show the folders so the rows stay distinguishable.
+    stems: dict[tuple, int] = {}
+    for row in rows:
+        stems[(row.dataset, row.protocol, row.label)] = stems.get((row.dataset, row.protocol, row.label), 0) + 1
+    for row in rows:
+        if stems[(row.dataset, row.protocol, row.label)] > 1 and not row.key.startswith('score:'):
+            row.label = row.key.removeprefix('configs/').replace('.py', '', 1)
     return rows

@@ -2,8 +2,11 @@
 
 Ordering: reproduced rows by their first-K mean (descending), ties by label; then reported rows in
 the order of ``reported.yaml`` (the papers' own order).
-Best markers: per column (none when every value ties), among reproduced rows that share the test
-annotations (checksum) and the test-time setting (protocols.md §8: only those rows are comparable).
+Best markers: per column (none when every value ties), among reproduced rows of one comparability
+class: the same dataset and protocol (the table), test annotations (checksum) and test-time setting
+(protocols.md §8: only those rows are comparable; how a method scores pairs is part of the method).
+Rows are told apart by ``Row.key`` (config path and overrides), never by the label or config stem,
+which two different runs may share.
 Reported rows are never ranked nor marked, even when their protocol id is the table's.
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ class Table:
     ks: list[int]
     reproduced: list[Row] = field(default_factory=list)
     reported: list[Row] = field(default_factory=list)
-    best: set[tuple[str, int]] = field(default_factory=set)   # (row label, K) holding a best value
+    best: set[tuple[str, int]] = field(default_factory=set)   # (row key, K) holding a best value
 
     @property
     def slug(self) -> str:
@@ -62,22 +65,27 @@ def ablation_figure(dataset: str, rows: list[Row]) -> str | None:
 
 def _sort_key(row: Row, first_k: int | None) -> tuple:
     stat = row.recall.get(first_k) if first_k is not None else None
-    return (stat is None, -(stat.mean if stat else 0.0), row.label)
+    return (stat is None, -(stat.mean if stat else 0.0), row.label, row.key)
+
+
+def comparability_class(row: Row) -> tuple:
+    """Rows whose numbers may be ranked against each other share this (module docstring)."""
+    return (row.dataset, row.protocol, row.annotations, row.tta)
 
 
 def _mark_best(table: Table) -> None:
     groups: dict[tuple, list[Row]] = {}
     for row in table.reproduced:
-        groups.setdefault((row.annotations, row.tta), []).append(row)
+        groups.setdefault(comparability_class(row), []).append(row)
     for rows in groups.values():
         if len(rows) < 2:
             continue   # a lone row is not "best" of anything
         for k in table.ks:
-            values = [(row.recall[k].mean, row.label) for row in rows if k in row.recall]
+            values = [(row.recall[k].mean, row.key) for row in rows if k in row.recall]
             if len({round(v, 2) for v, _ in values}) > 1:   # all tied: nobody is "best"
                 top = max(v for v, _ in values)
                 # Compare at the printed precision so that equal-looking values are all marked.
-                table.best.update((label, k) for v, label in values if round(v, 2) == round(top, 2))
+                table.best.update((key, k) for v, key in values if round(v, 2) == round(top, 2))
 
 
 def build_tables(reproduced: list[Row], reported: list[Row], protocols: dict[str, dict]) -> list[Table]:

@@ -11,7 +11,9 @@ Rules (documented here, relied on by ``make demo``):
 - Zero-shot configs (``zero_shot = True``, or no ``train_cfg``: ``csa_bench.results.is_zero_shot``, judged
   before ``--cfg-options``) are only tested, with the seed passed as ``randomness.seed`` (it seeds any
   random initialisation); ``--cfg-options`` keys under ``TRAIN_KEYS`` are not applied to them.
-- Resume: a run is skipped when ``<results>/<config stem>/seed<S>.json`` exists, is valid and has the
+- Result files go to ``<results>/<config stem>[@<overrides tag>]/seed<S>.json``: the tag (a digest of the
+  result-changing ``--cfg-options``, ``csa_bench.results.overrides_tag``) keeps such runs apart.
+- Resume: a run is skipped when its result file exists, is valid and has the
   same config hash, seed and test-annotation checksum (regenerated data re-runs); ``--force`` re-runs
   everything from scratch. Training resumes from the work dir's last checkpoint only when the work
   dir was started by the same config hash (``<work dir>/csa_bench_config_hash``).
@@ -108,6 +110,7 @@ def plan_runs(configs: list[Path], seeds: int, results: Path, work_root: Path,
               cfg_options: dict | None, force: bool = False) -> list[Run]:
     """Load each config once (hash, seed, zero-shot flag) and decide which runs are already done."""
     from csa_bench.engine.api import ConfigError, load_config
+    from csa_bench.identity import overrides_tag
     from csa_bench.results import ResultError, annotation_checksum, config_hash, is_zero_shot, load_result
 
     runs = []
@@ -128,8 +131,11 @@ def plan_runs(configs: list[Path], seeds: int, results: Path, work_root: Path,
         base = int(cfg.get('randomness', {}).get('seed') or 0)
         for i in range(seeds):
             seed = base + i
-            run = Run(config, seed, digest, results / config.stem / f'seed{seed}.json',
-                      work_root / config.stem / f'seed{seed}', zero_shot, options, fresh=force)
+            # Runs with result-changing overrides get their own folder (csa_bench.results.overrides_tag):
+            # they are another leaderboard row and must not replace the config's own results.
+            folder = config.stem + overrides_tag(options)
+            run = Run(config, seed, digest, results / folder / f'seed{seed}.json',
+                      work_root / folder / f'seed{seed}', zero_shot, options, fresh=force)
             if run.result.is_file() and force:
                 run.reason = '--force: re-running'
             elif run.result.is_file():

@@ -8,6 +8,10 @@ with a score matrix or embeddings (an evaluation dump's ``embeddings.npz``, or i
 misses (under ``all-gt`` protocols); a prediction for an id absent from the GT is an error.
 ``--queries FILE`` evaluates only the queries listed in FILE (the official ``lpr_eval.py -c FILE``:
 one id per line, first tab-separated column); every listed id must be in the GT.
+
+Ranked lists are checked (:mod:`csa_bench.evaluation.coverage`): a gallery id repeated in one list is
+kept once (its first occurrence) and a list that does not rank its query's whole gallery is reported;
+both are warnings, errors with ``--strict``, and ``--out`` records the coverage in the result file.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from rich.table import Table
 
 from csa_bench.cli.errors import CliError
 from csa_bench.evaluation import io
+from csa_bench.evaluation.coverage import Coverage, dedupe_ranked, list_coverage
 from csa_bench.evaluation.dump import EMBEDDINGS, json_safe
 from csa_bench.evaluation.evaluate import RetrievalInputs, breakdown, evaluate
 from csa_bench.evaluation.functional import positive_ranks_from_lists, summarize
@@ -56,6 +61,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--dataset', help="dataset recorded in the result (default: the protocol's)")
     parser.add_argument('--split', default='test')
     parser.add_argument('--device', default='cpu', help='device for npz scoring (cpu, cuda)')
+    parser.add_argument('--strict', action='store_true',
+                        help='refuse ranked lists that repeat ids or do not cover their gallery (default: warn)')
     return parser
 
 
@@ -134,7 +141,7 @@ def _restrict_arrays(arrays: io.ScoreArrays, keep: set[str]) -> io.ScoreArrays:
 
 def score_arrays(
     args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path
-) -> tuple[dict, str]:
+) -> tuple[dict, str, Coverage]:
     arrays = io.load_npz(path)
     if getattr(args, 'queries', None):
         gt = _restrict_gt(gt, args.queries, arrays.query_ids, str(path))
@@ -163,18 +170,37 @@ def score_arrays(
                 emb.copy_(torch.nn.functional.normalize(emb, dim=1))
         scorer, scoring = EmbeddingScorer(q.to(device), g.to(device)), 'embedding cosine'
     metrics, _ = evaluate(protocol, inputs, scorer, k_list=args.k)
-    return metrics, scoring
+    # A score matrix / embeddings rank every gallery entry of the query's scope, each once.
+    n = len(arrays.query_ids)
+    return metrics, scoring, Coverage(n, n, 0, 0, len(arrays.gallery_ids), 'complete: every gallery column scored')
+
+
+def _scope_function(protocol: Protocol, gt: io.GroundTruth, groups: dict | None):
+    """A query's gallery scope for the coverage check (``None``: the one global gallery)."""
+    if protocol.gallery_scope == 'same-source':
+        return lambda qid: gt.meta.get(qid, {}).get('source')
+    if protocol.gallery_scope == 'global':
+        return lambda qid: None
+    if groups is not None:
+        return groups.__getitem__
+
+    def by_id(qid: str) -> object:
+        try:
+            return protocol.group_of_query_id(qid)
+        except ValueError:
+            return None   # no group rule: estimated over all queries (can only under-estimate)
+    return by_id
 
 
 def score_lists(
     args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path
-) -> tuple[dict, str]:
+) -> tuple[dict, str, Coverage]:
     ranked = io.load_ranked_lists(path)
     if getattr(args, 'queries', None):
         gt = _restrict_gt(gt, args.queries, list(ranked), str(path))
         ranked = {q: v for q, v in ranked.items() if q in gt.gt}
     _missing(gt, set(ranked), str(path))
-    ids_only = {q: [g for g, _ in v] for q, v in ranked.items()}
+    ids_only, dropped, with_repeats = dedupe_ranked({q: [g for g, _ in v] for q, v in ranked.items()})
     query_ids, ranks, sizes, missing_ids = positive_ranks_from_lists(ids_only, gt.gt)
     k_list = tuple(args.k or protocol.k_list)
     metrics = summarize(
@@ -186,10 +212,13 @@ def score_lists(
         scale=protocol.scale,
     )
     unreachable = metrics.pop('n_unreachable_gt')
+    members: dict[object, set[str]] | None = None
+    query_group: dict | None = None
     if args.groups and protocol.gallery_scope != 'global':
         q_groups = _query_groups(protocol, args.groups, query_ids, None)
+        query_group = dict(zip(query_ids, q_groups, strict=True))
         _, g_map = io.load_groups(args.groups)
-        members: dict[object, set[str]] = {}
+        members = {}
         for gid, group in g_map.items():
             members.setdefault(group, set()).add(gid)
         unreachable = 0
@@ -219,7 +248,11 @@ def score_lists(
     )
     for key in protocol.breakdowns:
         metrics.update(breakdown(key, protocol, inputs, rankings, k_list))
-    return metrics, 'ranked lists as given (mAP / median rank over the listed entries)'
+    listed = {q: ids_only[q] for q in query_ids}
+    coverage = list_coverage(listed, _scope_function(protocol, gt, query_group),
+                             members if query_group is not None else None, dropped=dropped,
+                             with_repeats=with_repeats)
+    return metrics, 'ranked lists as given (mAP / median rank over the listed entries)', coverage
 
 
 def _print(metrics: dict, protocol: Protocol, scoring: str) -> None:
@@ -270,15 +303,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         gt = io.load_gt(args.gt)
         if pred.suffix == '.npz':
-            metrics, scoring = score_arrays(args, protocol, gt, pred)
+            metrics, scoring, coverage = score_arrays(args, protocol, gt, pred)
         elif pred.suffix == '.json':
-            metrics, scoring = score_lists(args, protocol, gt, pred)
+            metrics, scoring, coverage = score_lists(args, protocol, gt, pred)
         else:
             raise CliError(f'--pred {pred}: expected a .json (official predictions) or .npz file')
     except (io.InputError, KeyError, ValueError) as exc:
         raise CliError(str(exc).strip('"\'')) from exc
     # The GT file lists exactly the queries that exist: none is excluded (same keys as RetrievalMetric).
     metrics['n_excluded'] = 0
+    problems = coverage.problems(str(pred))
+    if problems and args.strict:
+        raise CliError(' | '.join(problems) + ' (--strict)')
+    for problem in problems:
+        Console(stderr=True).print(f'[yellow]warning:[/] {problem}', highlight=False, soft_wrap=True)
     _print(metrics, protocol, scoring)
     if args.out:
         from csa_bench.results import make_result, write_result
@@ -294,6 +332,7 @@ def run(args: argparse.Namespace) -> int:
             scoring=scoring,
         )
         record['source_files'] = _sources(args, pred)
+        record['coverage'] = coverage.as_dict()
         record['metrics_non_finite'] = json_safe({k: v for k, v in metrics.items() if k not in finite})
         write_result(args.out, record)
         Console().print(f'result written to {args.out}')

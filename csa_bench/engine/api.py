@@ -13,6 +13,7 @@ from csa_bench.checkpoints.files import load_official, peek_official
 
 from . import checkpoint as _checkpoint  # noqa: F401  (torch>=2.6 resume fix, see checkpoint.py)
 from . import distributed as _dist
+from .overrides import OverrideError, apply_overrides
 from .precision import PrecisionError, configure_amp
 from .validation import validate_config
 
@@ -47,7 +48,10 @@ def load_config(config: str | os.PathLike, cfg_options: dict | None = None,
                 work_dir: str | None = None) -> Config:
     """Read a config file, apply ``--cfg-options`` and set the work dir.
 
-    The default work dir is ``work_dirs/<config stem>`` (mmpretrain's convention).
+    Overrides follow :mod:`csa_bench.engine.overrides`: an unknown or ignored key is an error before
+    anything is built, ``train_cfg.max_iters`` rescales the schedule, and the overrides are recorded
+    as ``cfg.cfg_options`` (result files carry them). The default work dir is
+    ``work_dirs/<config stem>`` (mmpretrain's convention).
     """
     path = Path(config)
     if not path.is_file():
@@ -59,9 +63,9 @@ def load_config(config: str | os.PathLike, cfg_options: dict | None = None,
         raise ConfigError(f'config {path} cannot be loaded: {type(err).__name__}: {err}') from err
     if cfg_options:
         try:
-            cfg.merge_from_dict(cfg_options)
-        except (TypeError, KeyError, ValueError) as err:
-            raise ConfigError(f'--cfg-options {cfg_options} do not apply to {path}: {err}') from err
+            apply_overrides(cfg, cfg_options, source=str(path))
+        except OverrideError as err:
+            raise ConfigError(str(err)) from err
     cfg.work_dir = work_dir or cfg.get('work_dir') or str(Path('work_dirs') / path.stem)
     cfg.setdefault('filename', str(path))
     return cfg

@@ -158,8 +158,11 @@ def test_training_options_are_not_applied_to_zero_shot_configs(tree: Path, calls
     argv = _argv(tree, '--only', 'clip-zs*', '--cfg-options', 'train_cfg.max_iters=5', 'test_cfg.x=1')
     assert main(argv) == 0
     assert calls == [('test', 'clip-zs_tiny_synthetic-lpr4m', 42, False)]
-    record = json.loads((tree / 'results' / 'clip-zs_tiny_synthetic-lpr4m' / 'seed42.json').read_text())
+    # test_cfg.x changes results: the run is its own row, in its own folder, with its overrides recorded.
+    (path,) = (tree / 'results').glob('clip-zs_tiny_synthetic-lpr4m@*/seed42.json')
+    record = json.loads(path.read_text())
     assert record['zero_shot'] and record['checkpoint'] is None and record['train_time_s'] is None
+    assert record['cfg_options'] == {'test_cfg.x': 1, 'randomness.seed': 42}
 
 
 @pytest.mark.slow
@@ -177,13 +180,16 @@ def test_real_tiny_reproduce_end_to_end(tmp_path: Path, repo_root: Path, monkeyp
             '--leaderboard-out', str(tmp_path / 'board' / 'LEADERBOARD.md'), '--cfg-options',
             'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2']
     assert main(argv) == 0
-    result = tmp_path / 'results' / configs[0].stem / 'seed42.json'
+    # The overrides change results: their own folder and row, recorded in the file, shown in the label.
+    (result,) = (tmp_path / 'results').glob(f'{configs[0].stem}@*/seed42.json')
     record = json.loads(result.read_text())
+    assert record['cfg_options']['train_cfg.max_iters'] == 2
     assert record['components'] == ['ICL'] and record['dataset'] == 'synthetic-lpr4m'
     assert record['protocol'] == 'lpr4m-csa' and record['protocol_info']['k_list'] == [1, 3, 5, 10]
     assert len(record['checkpoint_sha256']) == 64 and record['num_params'] > 0
     assert record['annotations']['files'] > 0 and record['train_time_s'] > 0
-    assert f'`{configs[0].stem}`' in (tmp_path / 'board' / 'LEADERBOARD.md').read_text()
+    label = f'`{configs[0].stem} [train_cfg.max_iters=2, train_cfg.val_interval=2]`'
+    assert label in (tmp_path / 'board' / 'LEADERBOARD.md').read_text()
     before = result.read_bytes()
     assert main(argv) == 0 and result.read_bytes() == before   # resumed: nothing re-run
 
