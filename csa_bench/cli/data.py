@@ -44,6 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     check.add_argument('--format', required=True, choices=FORMATS, help='on-disk format of ROOT')
     check.add_argument('--workers', type=int, default=2, help='worker processes opening media files')
     check.add_argument('--max-errors', type=int, default=30, help='errors printed (all are counted)')
+    check.add_argument('--allow-outside-root', action='store_true',
+                       help='accept annotation paths that resolve outside ROOT (.., absolute, symlinks); '
+                       'refused by default')
     return parser
 
 
@@ -122,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not root.is_dir():
         raise CliError(f'{root}: dataset root not found')
-    report = get_tool(args.format).check(root, workers=args.workers)
+    report = get_tool(args.format).check(root, workers=args.workers,
+                                         allow_outside_root=getattr(args, 'allow_outside_root', False))
     print_report(report, getattr(args, 'max_errors', 30))
     return 0 if report.ok else 1
