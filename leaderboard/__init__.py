@@ -26,7 +26,7 @@ from .rows import (
 from .tables import Table, build_tables
 
 __all__ = ['DEFAULT_OUT', 'DEFAULT_RESULTS', 'Leaderboard', 'LeaderboardError', 'Row', 'Table', 'build',
-           'check', 'write']
+           'check', 'check_figures', 'write']
 
 #: Defaults of ``csa-bench leaderboard`` (relative to the repository root, where the CLI runs).
 DEFAULT_RESULTS = Path('leaderboard') / 'results'
@@ -105,3 +105,13 @@ def check(board: Leaderboard, out: str | os.PathLike = DEFAULT_OUT) -> str | Non
     diffs = (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b)
     line = next(diffs, min(len(old), len(new)))
     return f'{out} is stale (first difference at line {line + 1}); regenerate with `csa-bench leaderboard`'
+
+
+def check_figures(board: Leaderboard, out: str | os.PathLike = DEFAULT_OUT) -> str | None:
+    """None when every figure ``out`` links to exists beside it and decodes, else a one-line reason.
+
+    Figure bytes differ between machines (fonts), so a figure is checked for completeness, not content.
+    """
+    from .figures import check_figures as _check
+
+    return _check(board.tables, Path(out).parent)
