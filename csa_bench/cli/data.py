@@ -3,15 +3,16 @@
 The format tools come from ``DATA_TOOLS`` (registered by dataset plugins, loaded here through
 :func:`csa_bench.plugin_loader.load_plugins`; the core never imports a plugin by name).
 
-``synth`` is idempotent: it writes ``.csa_bench_synth.json`` (format, seed, size) last and
-atomically, and skips when that marker already matches. ``check`` prints a summary and returns 1
-when it finds errors.
+``synth`` never deletes what it did not write: ``.csa_bench_synth.json`` is a manifest of the
+files it wrote (relative paths, size, sha256, with format, seed, size and generator version), and a
+re-run (another seed or size, or ``--force``) replaces or removes only those; the user's own files
+in the folder stay. A non-empty folder without that manifest is refused, ``--force`` included
+(:mod:`csa_bench.utils.owned_tree`). A complete output with the same arguments is reused.
+``check`` prints a summary and returns 1 when it finds errors.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rich.table import Table
 
 from .errors import CliError
 
-#: Written last (atomically) by ``synth``; its presence with the same arguments means "complete".
+#: The manifest ``synth`` writes (atomically, last): what it wrote, and with which arguments.
 MARKER = '.csa_bench_synth.json'
 #: Bumped when the generator's output changes, so that an old tree is regenerated
 #: (2: synthetic MovingFashion with 5x the shops).
@@ -38,7 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     synth.add_argument('--out', required=True, type=Path, help='output directory')
     synth.add_argument('--seed', type=int, default=0, help='random seed (same seed, same annotations)')
     synth.add_argument('--size', default='small', choices=('tiny', 'small', 'medium'), help='dataset size')
-    synth.add_argument('--force', action='store_true', help='regenerate even when a complete output exists')
+    synth.add_argument('--force', action='store_true',
+                       help='regenerate even when a complete output exists (only the files synth wrote are '
+                       'replaced; a folder it did not create is still refused)')
     check = sub.add_parser('check', help='validate a dataset root (files, rows, ids, galleries)')
     check.add_argument('root', type=Path, help='dataset root')
     check.add_argument('--format', required=True, choices=FORMATS, help='on-disk format of ROOT')
@@ -64,27 +67,33 @@ def get_tool(name: str):
 
 
 def synth(out: Path, fmt: str, seed: int, size: str, force: bool = False) -> dict:
-    """Generate (or reuse) a synthetic tree; returns the marker content."""
-    from csa_bench.utils import write_json_atomic
+    """Generate (or reuse) a synthetic tree; returns its manifest (module docstring).
 
+    Raises:
+        CliError: ``out`` holds files that ``synth`` did not write where it would write (nothing changed).
+    """
+    from csa_bench.utils.owned_tree import OwnedTreeError, is_complete, read_manifest, replace_tree
+
+    out = Path(out)
     wanted = {'format': fmt, 'seed': seed, 'size': size, 'generator_version': GENERATOR_VERSION}
-    marker = out / MARKER
-    if marker.is_file() and not force:
-        found = json.loads(marker.read_text(encoding='utf-8'))
-        if {k: found.get(k) for k in wanted} == wanted:
+    hint = 'choose an empty or new --out'
+    try:
+        found = read_manifest(out, MARKER) if out.is_dir() else None
+        if found is not None and not force and {k: found.get(k) for k in wanted} == wanted \
+                and ('files' not in found or is_complete(out, found)):
+            # A manifest without a file list (older csa_bench) only marked a complete tree.
             console.print(f'[green]reusing[/] {out} (complete {fmt} data, seed {seed}, size {size})')
             return found
-    if out.exists() and any(out.iterdir()):
-        if not marker.is_file() and not force:
-            raise CliError(f'{out} exists, is not empty and holds no synthetic-data marker; '
-                           'choose another --out or pass --force to replace it')
-        shutil.rmtree(out)
-    start = time.perf_counter()
-    summary = get_tool(fmt).synthesize(out, seed, size)
-    content = dict(wanted, summary=summary)
-    write_json_atomic(marker, content)
+        tool = get_tool(fmt)
+        start = time.perf_counter()
+        content, kept = replace_tree(out, MARKER, wanted, lambda folder: tool.synthesize(folder, seed, size), hint)
+    except OwnedTreeError as err:
+        raise CliError(str(err)) from None
+    summary = content['summary']
     console.print(f'[green]wrote[/] {fmt} synthetic data ({size}, seed {seed}) to {out} in '
-                  f'{time.perf_counter() - start:.1f}s: ' + ', '.join(f'{k} {v}' for k, v in summary.items()))
+                  f'{time.perf_counter() - start:.1f}s: ' + ', '.join(f'{k} {v}' for k, v in summary.items())
+                  + (f'; left {len(kept)} entr(ies) it did not write untouched: {", ".join(kept[:5])}'
+                     if kept else ''), highlight=False)
     return content
 
 

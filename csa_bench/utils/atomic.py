@@ -29,8 +29,12 @@ def atomic_write(path: str | os.PathLike, mode: str = 'w', encoding: str | None 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
+        try:
+            os.fchmod(fd, target_mode(path))
+        except BaseException:
+            os.close(fd)
+            raise
         with os.fdopen(fd, mode, encoding=None if 'b' in mode else encoding) as handle:
-            os.fchmod(handle.fileno(), target_mode(path))
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
