@@ -19,8 +19,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from mmengine.utils import import_modules_from_strings
-
 #: Where the default runtime config lives, relative to the project root.
 DEFAULT_RUNTIME = Path('configs') / '_base_' / 'default_runtime.py'
 
@@ -83,6 +81,20 @@ def project_first_on_path() -> Iterator[Path]:
         sys.path[:] = saved
 
 
+def drop_script_cwd() -> None:
+    """Remove the current directory that ``python -m csa_bench`` put first on ``sys.path``.
+
+    Otherwise a ``plugins/`` (or any imported name) in the folder the shell stands in would be
+    imported by configs' ``custom_imports``. Kept when it is the project root itself (a checkout
+    run without installing); ``PYTHONPATH`` entries the user set are left alone.
+    """
+    if not sys.path or sys.flags.safe_path:
+        return
+    first = os.path.abspath(sys.path[0] or '.')
+    if first == os.getcwd() and Path(first).resolve() != project_root():
+        del sys.path[0]
+
+
 def _check_origin(name: str, root: Path) -> None:
     """Refuse a default plugin package that resolves outside the project (found without running it)."""
     top = name.split('.')[0]
@@ -105,6 +117,8 @@ def load_plugins(names: list[str] | None = None) -> list[str]:
     ``names=None``: the project's defaults (:func:`default_plugin_names`), which must come from the
     project itself. Explicit names (or ``$CSA_BENCH_PLUGINS``) are imported as given.
     """
+    from mmengine.utils import import_modules_from_strings
+
     from_project = names is None and os.environ.get('CSA_BENCH_PLUGINS') is None
     names = default_plugin_names() if names is None else names
     if not names:
