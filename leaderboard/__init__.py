@@ -81,16 +81,20 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS,
 
 
 def write(board: Leaderboard, out: str | os.PathLike = DEFAULT_OUT, figures: bool = True) -> list[Path]:
-    """Write the markdown (atomically) and, with ``figures``, its PNGs next to it; returns the paths."""
+    """Write, with ``figures``, its PNGs next to ``out``, then the markdown; returns the paths (markdown first).
+
+    Every file is written atomically, and the markdown last: a run killed while drawing leaves the
+    previous markdown, which ``--check`` then reports as stale.
+    """
     from csa_bench.utils import write_text_atomic
 
     out = Path(out)
-    write_text_atomic(out, board.markdown)
-    written = [out]
+    drawn = []
     if figures:
         from .figures import write_figures
-        written += write_figures(board.tables, out.parent)
-    return written
+        drawn = write_figures(board.tables, out.parent)
+    write_text_atomic(out, board.markdown)
+    return [out, *drawn]
 
 
 def check(board: Leaderboard, out: str | os.PathLike = DEFAULT_OUT) -> str | None:

@@ -59,12 +59,12 @@ def generate(results: str, out: str, *, check: bool = False, reported: str | Non
         link = os.path.relpath(out, Path(readme).parent)
         stale = sync(readme, readme_block(board.tables, link), check=check)
         if stale:
-            console.print(f'[red]stale:[/] {stale}', highlight=False)
+            console.print(f'[red]stale:[/] {stale}', highlight=False, soft_wrap=True)
             return 1
     if check:
         reason = leaderboard.check(board, out) or (leaderboard.check_figures(board, out) if figures else None)
         if reason:
-            console.print(f'[red]stale:[/] {reason}', highlight=False)
+            console.print(f'[red]stale:[/] {reason}', highlight=False, soft_wrap=True)
             return 1
         console.print(f'[green]up to date:[/] {out} ({counts})', highlight=False)
         return 0
