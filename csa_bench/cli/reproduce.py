@@ -70,7 +70,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                         help='overrides for every run (part of the config hash), e.g. train_cfg.max_iters=20')
     parser.add_argument('--leaderboard-out', default=None,
-                        help='leaderboard markdown; figures go to figures/ beside it (default RESULTS/../LEADERBOARD.md)')
+                        help='leaderboard markdown; figures go to figures/ beside it '
+                        '(default RESULTS/../LEADERBOARD.md)')
     parser.add_argument('--no-leaderboard', action='store_true', help='do not regenerate the leaderboard')
     parser.add_argument('--force', action='store_true', help='re-run even the runs whose result matches')
     parser.add_argument('--jobs', type=int, default=1, help='runs at once, each in its own process')

@@ -41,7 +41,7 @@ def _tenframes(root: Path) -> Path:
 def test_dotdot_frame_path_in_training_tsv_is_refused_with_file_and_line(lpr750k_root, outside) -> None:
     tsv = lpr750k_root / 'annotations' / 'training_videoinfo_750k.txt'
     _rewrite_tsv(tsv, 2, 1, json.dumps(['../outside/secret.jpg']))
-    with pytest.raises(OutsideRootError, match=rf'training_videoinfo_750k\.txt:3: path .*\.\./outside.* climbs out'):
+    with pytest.raises(OutsideRootError, match=r'training_videoinfo_750k\.txt:3: path .*\.\./outside.* climbs out'):
         LPR4MDataset(data_root=str(lpr750k_root), split='train')
     # The opt-in reads it (and the path is the one the annotation gave, joined to the root).
     ds = LPR4MDataset(data_root=str(lpr750k_root), split='train', allow_outside_root=True)

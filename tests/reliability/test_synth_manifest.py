@@ -46,7 +46,8 @@ def test_resynth_replaces_only_what_the_manifest_lists(tmp_path, capsys, monkeyp
     assert manifest['complete'] and manifest['seed'] == 0 and manifest['generator_version'] >= 1
     assert set(manifest['files']) == _files(out) - {MARKER}
     some = next(iter(manifest['files']))
-    assert manifest['files'][some]['size'] == (out / some).stat().st_size and len(manifest['files'][some]['sha256']) == 64
+    record = manifest['files'][some]
+    assert record['size'] == (out / some).stat().st_size and len(record['sha256']) == 64
     first_seed_files = set(manifest['files'])
     # The user's files: at the top, inside one of synth's folders, and in a folder of their own.
     (out / 'README_mine.txt').write_text('mine')
