@@ -3,16 +3,20 @@
 The format tools come from ``DATA_TOOLS`` (registered by dataset plugins, loaded here through
 :func:`csa_bench.plugin_loader.load_plugins`; the core never imports a plugin by name).
 
-``synth`` never deletes what it did not write: ``.csa_bench_synth.json`` is a manifest of the
-files it wrote (relative paths, size, sha256, with format, seed, size and generator version), and a
-re-run (another seed or size, or ``--force``) replaces or removes only those; the user's own files
-in the folder stay. A non-empty folder without that manifest is refused, ``--force`` included
-(:mod:`csa_bench.utils.owned_tree`). A complete output with the same arguments is reused.
+``synth`` never deletes what it did not write: ``.csa_bench_synth.manifest`` (JSON) lists the files
+it wrote (relative paths, size, sha256), and a re-run (another seed or size, or ``--force``)
+replaces or removes only those; the user's own files in the folder stay. A non-empty folder it did
+not write is refused, ``--force`` included (:mod:`csa_bench.utils.owned_tree`). The marker
+``.csa_bench_synth.json`` (format, seed, size, generator version, counts) is written last: with a
+complete manifest and the same arguments the output is reused. The marker is part of the
+annotation checksum of result files (:func:`csa_bench.results.annotation_checksum` reads top-level
+``.json``); the manifest, whose media hashes may vary with the image/video library, is not.
 ``check`` prints a summary and returns 1 when it finds errors.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -21,8 +25,10 @@ from rich.table import Table
 
 from .errors import CliError
 
-#: The manifest ``synth`` writes (atomically, last): what it wrote, and with which arguments.
+#: Written last (atomically) by ``synth``: the arguments and counts of a complete output.
 MARKER = '.csa_bench_synth.json'
+#: What ``synth`` wrote (:mod:`csa_bench.utils.owned_tree`); only these files are ever replaced.
+MANIFEST = '.csa_bench_synth.manifest'
 #: Bumped when the generator's output changes, so that an old tree is regenerated
 #: (2: synthetic MovingFashion with 5x the shops).
 GENERATOR_VERSION = 2
@@ -66,35 +72,52 @@ def get_tool(name: str):
     return tool
 
 
+def _read_marker(out: Path) -> dict | None:
+    try:
+        found = json.loads((out / MARKER).read_text(encoding='utf-8'))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def synth(out: Path, fmt: str, seed: int, size: str, force: bool = False) -> dict:
-    """Generate (or reuse) a synthetic tree; returns its manifest (module docstring).
+    """Generate (or reuse) a synthetic tree; returns the marker content (module docstring).
 
     Raises:
         CliError: ``out`` holds files that ``synth`` did not write where it would write (nothing changed).
     """
-    from csa_bench.utils.owned_tree import OwnedTreeError, is_complete, read_manifest, replace_tree
+    from csa_bench.utils import write_json_atomic
+    from csa_bench.utils.owned_tree import OwnedTreeError, foreign_entries, is_complete, read_manifest, replace_tree
 
     out = Path(out)
     wanted = {'format': fmt, 'seed': seed, 'size': size, 'generator_version': GENERATOR_VERSION}
     hint = 'choose an empty or new --out'
     try:
-        found = read_manifest(out, MARKER) if out.is_dir() else None
-        if found is not None and not force and {k: found.get(k) for k in wanted} == wanted \
-                and ('files' not in found or is_complete(out, found)):
-            # A manifest without a file list (older csa_bench) only marked a complete tree.
+        manifest = read_manifest(out, MANIFEST) if out.is_dir() else None
+        marker = _read_marker(out) if out.is_dir() else None
+        matches = marker is not None and {k: marker.get(k) for k in wanted} == wanted
+        # A marker without a manifest: an older csa_bench marked a complete tree but listed no files.
+        if not force and matches and (manifest is None or is_complete(out, manifest)):
             console.print(f'[green]reusing[/] {out} (complete {fmt} data, seed {seed}, size {size})')
-            return found
+            return marker
+        if manifest is None and marker is not None and foreign_entries(out, MANIFEST, (MARKER,)):
+            raise OwnedTreeError(f'{out} has a {MARKER} but no {MANIFEST} (written by an older csa_bench, or the '
+                                 'list was deleted), so its files cannot be told from yours; nothing was changed; '
+                                 f'delete it yourself or {hint}')
         tool = get_tool(fmt)
         start = time.perf_counter()
-        content, kept = replace_tree(out, MARKER, wanted, lambda folder: tool.synthesize(folder, seed, size), hint)
+        content, kept = replace_tree(out, MANIFEST, wanted, lambda folder: tool.synthesize(folder, seed, size),
+                                     hint, reserved=(MARKER,))
     except OwnedTreeError as err:
         raise CliError(str(err)) from None
     summary = content['summary']
+    marker = dict(wanted, summary=summary)
+    write_json_atomic(out / MARKER, marker)
     console.print(f'[green]wrote[/] {fmt} synthetic data ({size}, seed {seed}) to {out} in '
                   f'{time.perf_counter() - start:.1f}s: ' + ', '.join(f'{k} {v}' for k, v in summary.items())
                   + (f'; left {len(kept)} entr(ies) it did not write untouched: {", ".join(kept[:5])}'
                      if kept else ''), highlight=False)
-    return content
+    return marker
 
 
 def print_report(report, max_errors: int = 30) -> None:

@@ -2,9 +2,10 @@
 
 ``csa-bench data synth --out DIR`` must never delete what it did not write. A generator runs in a
 staging folder inside ``DIR``; its files are then moved into place and listed, with their size and
-sha256, in a manifest (``DIR/<manifest name>``, JSON, written atomically). A later run replaces or
-removes only the files that manifest lists, and removes only the folders it created once they are
-empty; every other file in ``DIR`` is left alone. A non-empty ``DIR`` without a manifest, or a new
+sha256, in a manifest (``DIR/<manifest name>``, JSON, written atomically; the caller picks a name
+its own checksums skip, since media bytes may differ between library versions). A later run
+replaces or removes only the files that manifest lists, and removes only the folders it created
+once they are empty; every other file in ``DIR`` is left alone. A non-empty ``DIR`` without a manifest, or a new
 file that would land on a path the manifest does not list, is refused before anything changes.
 
 Manifest (``manifest_version`` 1)::
@@ -74,18 +75,18 @@ def read_manifest(out: Path, name: str) -> dict | None:
     if not isinstance(content, dict):
         raise OwnedTreeError(f'{path}: the manifest is not a JSON object; delete the folder yourself or choose '
                              'another')
-    if 'files' in content:
-        files, dirs = content.get('files'), content.get('dirs', [])
-        if not isinstance(files, dict) or not isinstance(dirs, list):
-            raise OwnedTreeError(f'{path}: "files" must be an object and "dirs" a list')
-        for rel in [*files, *dirs]:
-            _safe_rel(rel, path)
+    files, dirs = content.get('files'), content.get('dirs', [])
+    if not isinstance(files, dict) or not isinstance(dirs, list):
+        raise OwnedTreeError(f'{path}: "files" must be an object and "dirs" a list; the manifest was not written '
+                             'by csa_bench: delete the folder yourself or choose another')
+    for rel in [*files, *dirs]:
+        _safe_rel(rel, path)
     return content
 
 
 def is_complete(out: Path, manifest: dict) -> bool:
     """The manifest says complete and every file it lists is present with its recorded size."""
-    if not manifest.get('complete') or 'files' not in manifest:
+    if not manifest.get('complete'):
         return False
     for rel, record in manifest['files'].items():
         try:
@@ -96,11 +97,12 @@ def is_complete(out: Path, manifest: dict) -> bool:
     return True
 
 
-def foreign_entries(out: Path, name: str) -> list[str]:
-    """Top-level entries of ``out`` that are neither the manifest nor a leftover staging folder."""
+def foreign_entries(out: Path, name: str, reserved: tuple[str, ...] = ()) -> list[str]:
+    """Top-level entries of ``out`` other than the manifest, the ``reserved`` names and leftover staging."""
     if not out.is_dir():
         return []
-    return sorted(e.name for e in out.iterdir() if e.name != name and not e.name.startswith(STAGING_PREFIX))
+    ours = {name, *reserved}
+    return sorted(e.name for e in out.iterdir() if e.name not in ours and not e.name.startswith(STAGING_PREFIX))
 
 
 def _inside(out_real: str, path: Path) -> bool:
@@ -151,7 +153,7 @@ def _remove_empty_dirs(out: Path, dirs: set[str]) -> set[str]:
 
 
 def replace_tree(out: Path, name: str, header: dict, generate: Callable[[Path], dict],
-                 refuse_hint: str) -> tuple[dict, list[str]]:
+                 refuse_hint: str, reserved: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
     """Generate into ``out``, replacing only the files a previous manifest lists.
 
     Args:
@@ -160,6 +162,9 @@ def replace_tree(out: Path, name: str, header: dict, generate: Callable[[Path], 
         header: what identifies this output (format, seed, size, version); stored in the manifest.
         generate: ``generate(folder) -> summary``: writes the tree under ``folder``.
         refuse_hint: what the user should do when ``out`` is refused (e.g. "choose an empty --out").
+        reserved: other top-level names in ``out`` that belong to the caller (e.g. a completion
+            marker it writes after this returns); never counted as the user's, never generated, and
+            removed just before the first file moves (a tree being replaced is never marked complete).
 
     Returns:
         ``(manifest, kept)``: the final manifest and the top-level entries of ``out`` not ours.
@@ -171,13 +176,10 @@ def replace_tree(out: Path, name: str, header: dict, generate: Callable[[Path], 
     if os.path.lexists(out) and not out.is_dir():
         raise OwnedTreeError(f'{out} exists and is not a folder; {refuse_hint}')
     old = read_manifest(out, name) if out.is_dir() else None
-    foreign = foreign_entries(out, name)
+    foreign = foreign_entries(out, name, reserved)
     if old is None and foreign:
         raise OwnedTreeError(f'{out} is not empty and was not written by `csa-bench data synth` (no {name}); '
                              f'nothing was changed; {refuse_hint}')
-    if old is not None and 'files' not in old:
-        raise OwnedTreeError(f'{out} was written by an older csa_bench whose {name} lists no files, so it cannot '
-                             f'tell its files from yours; nothing was changed; delete it yourself or {refuse_hint}')
     old_files = dict(old['files']) if old else {}
     old_dirs = set(old.get('dirs', [])) if old else set()
     out.mkdir(parents=True, exist_ok=True)
@@ -189,6 +191,9 @@ def replace_tree(out: Path, name: str, header: dict, generate: Callable[[Path], 
     try:
         summary = generate(staging)
         new_files = _staged_files(staging)
+        if set(new_files) & {name, *reserved}:
+            raise OwnedTreeError(f'the generator wrote {sorted(set(new_files) & {name, *reserved})}, names '
+                                 'reserved for the manifest and marker')
         clashes = _conflicts(out, new_files, set(old_files), out_real)
         if clashes:
             raise OwnedTreeError(f'{out / clashes[0]} exists and was not written by `csa-bench data synth` '
@@ -199,6 +204,9 @@ def replace_tree(out: Path, name: str, header: dict, generate: Callable[[Path], 
         interim = dict(header, summary=summary, manifest_version=MANIFEST_VERSION, complete=False,
                        files={**old_files, **new_files}, dirs=sorted(old_dirs | created))
         write_json_atomic(out / name, interim)
+        for marker in reserved:
+            if (out / marker).is_file() and not (out / marker).is_symlink():
+                (out / marker).unlink()
         for rel in sorted(new_files):
             target = out / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -214,4 +222,4 @@ def replace_tree(out: Path, name: str, header: dict, generate: Callable[[Path], 
     manifest = dict(header, summary=summary, manifest_version=MANIFEST_VERSION, complete=True,
                     files=new_files, dirs=sorted(dirs))
     write_json_atomic(out / name, manifest)
-    return manifest, foreign_entries(out, name)
+    return manifest, foreign_entries(out, name, reserved)

@@ -13,7 +13,7 @@ import pytest
 
 import csa_bench.utils.atomic as atomic
 from csa_bench.cli import main
-from csa_bench.cli.data import MARKER
+from csa_bench.cli.data import MANIFEST, MARKER
 
 SYNTH = ['data', 'synth', '--format', 'lpr4m', '--size', 'tiny']
 
@@ -42,9 +42,14 @@ def test_resynth_replaces_only_what_the_manifest_lists(tmp_path, capsys, monkeyp
     monkeypatch.setitem(SIZES, 'small', dict(SIZES['tiny'], products=3))
     out = tmp_path / 'synthetic-lpr4m'
     assert main([*SYNTH, '--out', str(out), '--seed', '0']) == 0
-    manifest = json.loads((out / MARKER).read_text())
+    manifest = json.loads((out / MANIFEST).read_text())
     assert manifest['complete'] and manifest['seed'] == 0 and manifest['generator_version'] >= 1
-    assert set(manifest['files']) == _files(out) - {MARKER}
+    assert set(manifest['files']) == _files(out) - {MARKER, MANIFEST}
+    assert json.loads((out / MARKER).read_text()) == {k: manifest[k] for k in (
+        'format', 'seed', 'size', 'generator_version', 'summary')}   # the marker: same content as before
+    from csa_bench.results import annotation_files
+    # Result files checksum the annotations (marker included); the manifest's media hashes stay out.
+    assert MARKER in {p.name for p in annotation_files(out)} and MANIFEST not in {p.name for p in annotation_files(out)}
     some = next(iter(manifest['files']))
     record = manifest['files'][some]
     assert record['size'] == (out / some).stat().st_size and len(record['sha256']) == 64
@@ -60,9 +65,9 @@ def test_resynth_replaces_only_what_the_manifest_lists(tmp_path, capsys, monkeyp
         assert (out / 'README_mine.txt').read_text() == 'mine'
         assert (out / 'annotations' / 'my_notes.txt').read_text() == 'mine too'
         assert (out / 'query' / 'extra' / 'keep.jpg').read_bytes() == b'not ours'
-        manifest = json.loads((out / MARKER).read_text())
+        manifest = json.loads((out / MANIFEST).read_text())
         mine = {'README_mine.txt', 'annotations/my_notes.txt', 'query/extra/keep.jpg'}
-        assert _files(out) == set(manifest['files']) | mine | {MARKER}   # old-seed files are gone
+        assert _files(out) == set(manifest['files']) | mine | {MARKER, MANIFEST}   # old-seed files are gone
         assert 'untouched' in capsys.readouterr().out
     assert first_seed_files - set(manifest['files'])   # seed 0's clips were removed ...
     assert not [p for p in out.iterdir() if p.name.startswith('.csa_bench_synth-staging-')]
@@ -72,17 +77,18 @@ def test_resynth_replaces_only_what_the_manifest_lists(tmp_path, capsys, monkeyp
 def test_a_new_file_landing_on_a_user_file_is_refused(tmp_path, capsys) -> None:
     out = tmp_path / 'synthetic-lpr4m'
     assert main([*SYNTH, '--out', str(out), '--seed', '0']) == 0
-    before = (out / MARKER).read_bytes()
+    before = (out / MANIFEST).read_bytes()
     # A path the seed-0 manifest does not list, where seed 1 writes: the user put their file there.
     listed = json.loads(before)['files']
     assert main([*SYNTH, '--out', str(tmp_path / 'probe'), '--seed', '1']) == 0
-    target = next(rel for rel in _files(tmp_path / 'probe') if rel not in listed and rel != MARKER)
+    target = next(rel for rel in _files(tmp_path / 'probe') if rel not in listed and not rel.startswith('.csa'))
     (out / target).parent.mkdir(parents=True, exist_ok=True)
     (out / target).write_bytes(b'user data')
     capsys.readouterr()
     assert main([*SYNTH, '--out', str(out), '--seed', '1']) == 2
     assert 'nothing was changed' in ' '.join(capsys.readouterr().err.split())
-    assert (out / target).read_bytes() == b'user data' and (out / MARKER).read_bytes() == before
+    assert (out / target).read_bytes() == b'user data' and (out / MANIFEST).read_bytes() == before
+    assert json.loads((out / MARKER).read_text())['seed'] == 0   # still the complete seed-0 tree
 
 
 def test_hostile_manifest_cannot_point_outside(tmp_path, capsys) -> None:
@@ -90,8 +96,8 @@ def test_hostile_manifest_cannot_point_outside(tmp_path, capsys) -> None:
     victim.write_text('keep')
     out = tmp_path / 'synthetic-lpr4m'
     out.mkdir()
-    (out / MARKER).write_text(json.dumps({'format': 'lpr4m', 'seed': 0, 'size': 'tiny', 'generator_version': 0,
-                                          'complete': True, 'files': {'../victim.txt': {'size': 4}}}))
+    (out / MANIFEST).write_text(json.dumps({'format': 'lpr4m', 'seed': 0, 'size': 'tiny', 'generator_version': 0,
+                                            'complete': True, 'files': {'../victim.txt': {'size': 4}}}))
     assert main([*SYNTH, '--out', str(out), '--force']) == 2
     assert 'not a plain relative path' in capsys.readouterr().err
     assert victim.read_text() == 'keep'
@@ -118,20 +124,18 @@ def test_kill_while_moving_files_in_is_recovered_by_the_next_run(tmp_path) -> No
         mp.setattr(atomic.os, 'replace', replace)
         with pytest.raises(OSError, match='simulated kill'):
             synth(out, 'lpr4m', seed=1, size='tiny')
-    manifest = json.loads((out / MARKER).read_text())
-    assert manifest['complete'] is False          # never reused as is ...
-    assert set(manifest['files']) >= _files(out) - {MARKER, 'mine.txt'}   # ... and lists all it wrote
-    synth(out, 'lpr4m', seed=1, size='tiny')
-    manifest = json.loads((out / MARKER).read_text())
-    assert manifest['complete'] and _files(out) == set(manifest['files']) | {MARKER, 'mine.txt'}
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest['complete'] is False and not (out / MARKER).exists()   # never reused as is ...
+    assert set(manifest['files']) >= _files(out) - {MANIFEST, 'mine.txt'}   # ... and lists all it wrote
+    synth(out, 'lpr4m', seed=0, size='tiny')   # even with the old arguments it regenerates
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest['complete'] and _files(out) == set(manifest['files']) | {MARKER, MANIFEST, 'mine.txt'}
 
 
 def test_legacy_marker_without_file_list_is_reused_but_never_replaced(tmp_path, capsys) -> None:
     out = tmp_path / 'old'
     assert main([*SYNTH, '--out', str(out)]) == 0
-    manifest = json.loads((out / MARKER).read_text())
-    legacy = {k: manifest[k] for k in ('format', 'seed', 'size', 'generator_version', 'summary')}
-    (out / MARKER).write_text(json.dumps(legacy))
+    (out / MANIFEST).unlink()   # what an older csa_bench left: the marker only
     assert main([*SYNTH, '--out', str(out)]) == 0 and 'reusing' in capsys.readouterr().out
     before = _files(out)
     assert main([*SYNTH, '--out', str(out), '--force']) == 2
