@@ -14,9 +14,13 @@ Manifest (``manifest_version`` 1)::
      "manifest_version": 1, "complete": bool,
      "files": {"<relative path>": {"size": int, "sha256": str}}, "dirs": ["<relative folder>", ...]}
 
+A listed file whose content no longer matches its sha256 (the user edited it) is not ours any
+more: the run is refused before anything changes.
+
 Crash safety: the new files are first complete in the staging folder; before any of them is moved,
-the manifest is rewritten with ``complete: false`` and the union of the old and new lists, so a
-kill mid-swap leaves a tree whose every generated file is still listed (the next run replaces it);
+the manifest is rewritten with ``complete: false`` and the union of the old and new lists (and a
+path's ``previous`` record where both have it), so a kill mid-swap leaves a tree whose every
+generated file is still listed and recognised (the next run replaces it);
 the final manifest (``complete: true``) is written last. A staging folder left by a killed run
 (``.csa_bench_synth-staging-*``) is ours by name and removed by the next run.
 """
@@ -126,7 +130,8 @@ def _conflicts(out: Path, new: dict[str, dict], old: set[str], out_real: str) ->
     found = []
     for rel in new:
         target = out / rel
-        if (os.path.lexists(target) and rel not in old) or not _inside(out_real, target.parent):
+        if (os.path.lexists(target) and (rel not in old or (target.is_dir() and not target.is_symlink()))) \
+                or not _inside(out_real, target.parent):
             found.append(rel)
             continue
         parent = target.parent
@@ -135,6 +140,28 @@ def _conflicts(out: Path, new: dict[str, dict], old: set[str], out_real: str) ->
                 found.append(rel)
                 break
             parent = parent.parent
+    return found
+
+
+def _changed(out: Path, manifest: dict) -> list[str]:
+    """Listed files whose content is no longer what we wrote (the user edited or replaced them).
+
+    An interim manifest also accepts a path's previous record (``previous``): a kill mid-swap leaves
+    some paths with the old content.
+    """
+    previous = manifest.get('previous', {})
+    found = []
+    for rel, record in manifest['files'].items():
+        path = out / rel
+        if not os.path.lexists(path):
+            continue
+        if path.is_symlink() or not path.is_file():
+            found.append(rel)
+            continue
+        digest = file_record(path)['sha256']
+        accepted = {r.get('sha256') for r in (record, previous.get(rel, {})) if isinstance(r, dict)}
+        if digest not in accepted:
+            found.append(rel)
     return found
 
 
@@ -182,6 +209,11 @@ def replace_tree(out: Path, name: str, header: dict, generate: Callable[[Path], 
                              f'nothing was changed; {refuse_hint}')
     old_files = dict(old['files']) if old else {}
     old_dirs = set(old.get('dirs', [])) if old else set()
+    changed = _changed(out, old) if old else []
+    if changed:
+        raise OwnedTreeError(f'{out / changed[0]} was changed since `csa-bench data synth` wrote it '
+                             f'({len(changed)} such file(s)); nothing was changed; move your version away '
+                             f'(or delete it) and re-run, or {refuse_hint}')
     out.mkdir(parents=True, exist_ok=True)
     for leftover in out.iterdir():
         if leftover.name.startswith(STAGING_PREFIX) and leftover.is_dir() and not leftover.is_symlink():
@@ -202,7 +234,8 @@ def replace_tree(out: Path, name: str, header: dict, generate: Callable[[Path], 
         new_dirs = {parent.as_posix() for rel in new_files for parent in Path(rel).parents if parent != Path('.')}
         created = {d for d in new_dirs if not (out / d).is_dir()}
         interim = dict(header, summary=summary, manifest_version=MANIFEST_VERSION, complete=False,
-                       files={**old_files, **new_files}, dirs=sorted(old_dirs | created))
+                       files={**old_files, **new_files}, dirs=sorted(old_dirs | created),
+                       previous={rel: old_files[rel] for rel in new_files if rel in old_files})
         write_json_atomic(out / name, interim)
         for marker in reserved:
             if (out / marker).is_file() and not (out / marker).is_symlink():

@@ -140,3 +140,15 @@ def test_legacy_marker_without_file_list_is_reused_but_never_replaced(tmp_path, 
     before = _files(out)
     assert main([*SYNTH, '--out', str(out), '--force']) == 2
     assert 'older csa_bench' in capsys.readouterr().err and _files(out) == before
+
+
+def test_a_file_the_user_edited_is_not_ours_any_more(tmp_path, capsys) -> None:
+    out = tmp_path / 'synthetic-lpr4m'
+    assert main([*SYNTH, '--out', str(out), '--seed', '0']) == 0
+    edited = out / 'annotations' / 'gallery_main.txt'
+    edited.write_text(edited.read_text() + 'my/extra.jpg\n')
+    capsys.readouterr()
+    assert main([*SYNTH, '--out', str(out), '--seed', '1']) == 2
+    err = ' '.join(capsys.readouterr().err.split())
+    assert 'gallery_main.txt was changed since' in err and 'nothing was changed' in err
+    assert edited.read_text().endswith('my/extra.jpg\n')
