@@ -301,7 +301,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _run(args)
     Console().print(f'results: {args.results}; work dirs: {args.work_dir}; leaderboard: '
-                    + ('(not written)' if args.no_leaderboard else args.leaderboard_out), highlight=False)
+                    + ('(not written)' if args.no_leaderboard else args.leaderboard_out), highlight=False,
+                    soft_wrap=True)
     try:
         with exclusive_lock(Path(args.results) / LOCK_FILE, f'results folder {args.results}'):
             return _run(args)
