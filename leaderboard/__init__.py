@@ -26,7 +26,7 @@ from .rows import (
 from .tables import Table, build_tables
 
 __all__ = ['DEFAULT_OUT', 'DEFAULT_RESULTS', 'Leaderboard', 'LeaderboardError', 'Row', 'Table', 'build',
-           'check', 'write']
+           'check', 'check_figures', 'write']
 
 #: Defaults of ``csa-bench leaderboard`` (relative to the repository root, where the CLI runs).
 DEFAULT_RESULTS = Path('leaderboard') / 'results'
@@ -81,16 +81,20 @@ def build(results_dir: str | os.PathLike = DEFAULT_RESULTS,
 
 
 def write(board: Leaderboard, out: str | os.PathLike = DEFAULT_OUT, figures: bool = True) -> list[Path]:
-    """Write the markdown (atomically) and, with ``figures``, its PNGs next to it; returns the paths."""
+    """Write, with ``figures``, its PNGs next to ``out``, then the markdown; returns the paths (markdown first).
+
+    Every file is written atomically, and the markdown last: a run killed while drawing leaves the
+    previous markdown, which ``--check`` then reports as stale.
+    """
     from csa_bench.utils import write_text_atomic
 
     out = Path(out)
-    write_text_atomic(out, board.markdown)
-    written = [out]
+    drawn = []
     if figures:
         from .figures import write_figures
-        written += write_figures(board.tables, out.parent)
-    return written
+        drawn = write_figures(board.tables, out.parent)
+    write_text_atomic(out, board.markdown)
+    return [out, *drawn]
 
 
 def check(board: Leaderboard, out: str | os.PathLike = DEFAULT_OUT) -> str | None:
@@ -105,3 +109,13 @@ def check(board: Leaderboard, out: str | os.PathLike = DEFAULT_OUT) -> str | Non
     diffs = (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b)
     line = next(diffs, min(len(old), len(new)))
     return f'{out} is stale (first difference at line {line + 1}); regenerate with `csa-bench leaderboard`'
+
+
+def check_figures(board: Leaderboard, out: str | os.PathLike = DEFAULT_OUT) -> str | None:
+    """None when every figure ``out`` links to exists beside it and decodes, else a one-line reason.
+
+    Figure bytes differ between machines (fonts), so a figure is checked for completeness, not content.
+    """
+    from .figures import check_figures as _check
+
+    return _check(board.tables, Path(out).parent)

@@ -1,8 +1,10 @@
 """Leaderboard figures (matplotlib, Agg backend): R@K curves per table, an ablation chart per dataset.
 
 PNGs are written without the matplotlib version in their metadata, so a re-run on the same versions
-gives the same bytes; ``--check`` still compares only the markdown (font rendering may differ
-between machines).
+gives the same bytes, and atomically (a temporary sibling, then a rename), so a killed run leaves
+the previous figure, never a truncated one. ``--check`` cannot compare the bytes (font rendering
+differs between machines); it checks that every linked figure exists and decodes completely
+(:func:`check_figures`).
 """
 from __future__ import annotations
 
@@ -21,9 +23,13 @@ _METADATA = {'Software': None}   # no version string: identical inputs give iden
 
 
 def _save(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, metadata=_METADATA)
-    plt.close(fig)
+    from csa_bench.utils import atomic_write
+
+    try:
+        with atomic_write(path, 'wb') as handle:
+            fig.savefig(handle, format='png', dpi=110, metadata=_METADATA)
+    finally:
+        plt.close(fig)
 
 
 def recall_curves(table: Table, path: str | os.PathLike) -> None:
@@ -89,18 +95,54 @@ def ablation_chart(dataset: str, rows: list[Row], path: str | os.PathLike) -> No
     _save(fig, Path(path))
 
 
-def write_figures(tables: list[Table], out_dir: str | os.PathLike) -> list[Path]:
-    """Write every figure the markdown links to, under ``out_dir``; returns their paths."""
-    out_dir, written = Path(out_dir), []
+def _figures(tables: list[Table]) -> list[tuple[str, object]]:
+    """``(relative path, draw(path))`` for every figure the markdown links to."""
+    found = []
     for table in tables:
         rel = table.recall_figure()
         if rel:
-            recall_curves(table, out_dir / rel)
-            written.append(out_dir / rel)
+            found.append((rel, lambda path, t=table: recall_curves(t, path)))
     for dataset in sorted({t.dataset for t in tables}):
         rows = [r for t in tables if t.dataset == dataset for r in t.reproduced + t.reported]
         rel = ablation_figure(dataset, rows)
         if rel:
-            ablation_chart(dataset, rows, out_dir / rel)
-            written.append(out_dir / rel)
+            found.append((rel, lambda path, d=dataset, r=rows: ablation_chart(d, r, path)))
+    return found
+
+
+def write_figures(tables: list[Table], out_dir: str | os.PathLike) -> list[Path]:
+    """Write every figure the markdown links to, under ``out_dir``; returns their paths."""
+    out_dir, written = Path(out_dir), []
+    for rel, draw in _figures(tables):
+        draw(out_dir / rel)
+        written.append(out_dir / rel)
     return written
+
+
+def png_problem(path: str | os.PathLike) -> str | None:
+    """None when ``path`` is a complete PNG that decodes, else why not (missing, truncated, corrupt)."""
+    from PIL import Image
+
+    path = Path(path)
+    if not path.is_file():
+        return f'{path} does not exist'
+    try:
+        with Image.open(path) as image:
+            if image.format != 'PNG':
+                return f'{path} is not a PNG ({image.format})'
+            image.verify()           # chunk CRCs up to IEND: a truncated file fails here
+        with Image.open(path) as image:
+            image.load()             # and the pixel data decodes
+    except Exception as exc:   # noqa: BLE001  (PIL raises several types for broken files)
+        return f'{path} is truncated or corrupt ({type(exc).__name__}: {exc})'
+    return None
+
+
+def check_figures(tables: list[Table], out_dir: str | os.PathLike) -> str | None:
+    """None when every figure the markdown links to exists under ``out_dir`` and decodes, else the
+    first problem with what to do."""
+    for rel, _ in _figures(tables):
+        problem = png_problem(Path(out_dir) / rel)
+        if problem:
+            return f'{problem}; regenerate with `csa-bench leaderboard`'
+    return None

@@ -30,13 +30,16 @@ import torch
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-#: The tiny synthetic RICE (ICL + PMD) config; any training config works.
+#: The tiny synthetic RICE (ICL + PMD) config, relative to the installed project (never the current
+#: directory); any training config works.
 DEFAULT_CONFIG = 'configs/rice/rice-icl-pmd_clipvit-tiny_4f_1xb16-1000it_synthetic-lpr4m.py'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('--config', default=DEFAULT_CONFIG,
-                        help='training config (default: tiny synthetic RICE)')
+    from csa_bench.plugin_loader import project_root
+
+    parser.add_argument('--config', default=str(project_root() / DEFAULT_CONFIG),
+                        help='training config (default: the project\'s tiny synthetic RICE)')
     parser.add_argument('--steps', type=int, default=20, help='timed steps per path')
     parser.add_argument('--warmup', type=int, default=3, help='real runner.train() iterations before timing')
     parser.add_argument('--loader-batches', type=int, default=20, help='batches drawn from the dataloader')

@@ -3,15 +3,20 @@
 The format tools come from ``DATA_TOOLS`` (registered by dataset plugins, loaded here through
 :func:`csa_bench.plugin_loader.load_plugins`; the core never imports a plugin by name).
 
-``synth`` is idempotent: it writes ``.csa_bench_synth.json`` (format, seed, size) last and
-atomically, and skips when that marker already matches. ``check`` prints a summary and returns 1
-when it finds errors.
+``synth`` never deletes what it did not write: ``.csa_bench_synth.manifest`` (JSON) lists the files
+it wrote (relative paths, size, sha256), and a re-run (another seed or size, or ``--force``)
+replaces or removes only those; the user's own files in the folder stay. A non-empty folder it did
+not write is refused, ``--force`` included (:mod:`csa_bench.utils.owned_tree`). The marker
+``.csa_bench_synth.json`` (format, seed, size, generator version, counts) is written last: with a
+complete manifest and the same arguments the output is reused. The marker is part of the
+annotation checksum of result files (:func:`csa_bench.results.annotation_checksum` reads top-level
+``.json``); the manifest, whose media hashes may vary with the image/video library, is not.
+``check`` prints a summary and returns 1 when it finds errors.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -20,8 +25,10 @@ from rich.table import Table
 
 from .errors import CliError
 
-#: Written last (atomically) by ``synth``; its presence with the same arguments means "complete".
+#: Written last (atomically) by ``synth``: the arguments and counts of a complete output.
 MARKER = '.csa_bench_synth.json'
+#: What ``synth`` wrote (:mod:`csa_bench.utils.owned_tree`); only these files are ever replaced.
+MANIFEST = '.csa_bench_synth.manifest'
 #: Bumped when the generator's output changes, so that an old tree is regenerated
 #: (2: synthetic MovingFashion with 5x the shops).
 GENERATOR_VERSION = 2
@@ -38,12 +45,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     synth.add_argument('--out', required=True, type=Path, help='output directory')
     synth.add_argument('--seed', type=int, default=0, help='random seed (same seed, same annotations)')
     synth.add_argument('--size', default='small', choices=('tiny', 'small', 'medium'), help='dataset size')
-    synth.add_argument('--force', action='store_true', help='regenerate even when a complete output exists')
+    synth.add_argument('--force', action='store_true',
+                       help='regenerate even when a complete output exists (only the files synth wrote are '
+                       'replaced; a folder it did not create is still refused)')
     check = sub.add_parser('check', help='validate a dataset root (files, rows, ids, galleries)')
     check.add_argument('root', type=Path, help='dataset root')
     check.add_argument('--format', required=True, choices=FORMATS, help='on-disk format of ROOT')
     check.add_argument('--workers', type=int, default=2, help='worker processes opening media files')
     check.add_argument('--max-errors', type=int, default=30, help='errors printed (all are counted)')
+    check.add_argument('--allow-outside-root', action='store_true',
+                       help='accept annotation paths that resolve outside ROOT (.., absolute, symlinks); '
+                       'refused by default')
     return parser
 
 
@@ -60,29 +72,52 @@ def get_tool(name: str):
     return tool
 
 
-def synth(out: Path, fmt: str, seed: int, size: str, force: bool = False) -> dict:
-    """Generate (or reuse) a synthetic tree; returns the marker content."""
-    from csa_bench.utils import write_json_atomic
+def _read_marker(out: Path) -> dict | None:
+    try:
+        found = json.loads((out / MARKER).read_text(encoding='utf-8'))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
+
+def synth(out: Path, fmt: str, seed: int, size: str, force: bool = False) -> dict:
+    """Generate (or reuse) a synthetic tree; returns the marker content (module docstring).
+
+    Raises:
+        CliError: ``out`` holds files that ``synth`` did not write where it would write (nothing changed).
+    """
+    from csa_bench.utils import write_json_atomic
+    from csa_bench.utils.owned_tree import OwnedTreeError, foreign_entries, is_complete, read_manifest, replace_tree
+
+    out = Path(out)
     wanted = {'format': fmt, 'seed': seed, 'size': size, 'generator_version': GENERATOR_VERSION}
-    marker = out / MARKER
-    if marker.is_file() and not force:
-        found = json.loads(marker.read_text(encoding='utf-8'))
-        if {k: found.get(k) for k in wanted} == wanted:
+    hint = 'choose an empty or new --out'
+    try:
+        manifest = read_manifest(out, MANIFEST) if out.is_dir() else None
+        marker = _read_marker(out) if out.is_dir() else None
+        matches = marker is not None and {k: marker.get(k) for k in wanted} == wanted
+        # A marker without a manifest: an older csa_bench marked a complete tree but listed no files.
+        if not force and matches and (manifest is None or is_complete(out, manifest)):
             console.print(f'[green]reusing[/] {out} (complete {fmt} data, seed {seed}, size {size})')
-            return found
-    if out.exists() and any(out.iterdir()):
-        if not marker.is_file() and not force:
-            raise CliError(f'{out} exists, is not empty and holds no synthetic-data marker; '
-                           'choose another --out or pass --force to replace it')
-        shutil.rmtree(out)
-    start = time.perf_counter()
-    summary = get_tool(fmt).synthesize(out, seed, size)
-    content = dict(wanted, summary=summary)
-    write_json_atomic(marker, content)
+            return marker
+        if manifest is None and marker is not None and foreign_entries(out, MANIFEST, (MARKER,)):
+            raise OwnedTreeError(f'{out} has a {MARKER} but no {MANIFEST} (written by an older csa_bench, or the '
+                                 'list was deleted), so its files cannot be told from yours; nothing was changed; '
+                                 f'delete it yourself or {hint}')
+        tool = get_tool(fmt)
+        start = time.perf_counter()
+        content, kept = replace_tree(out, MANIFEST, wanted, lambda folder: tool.synthesize(folder, seed, size),
+                                     hint, reserved=(MARKER,))
+    except OwnedTreeError as err:
+        raise CliError(str(err)) from None
+    summary = content['summary']
+    marker = dict(wanted, summary=summary)
+    write_json_atomic(out / MARKER, marker)
     console.print(f'[green]wrote[/] {fmt} synthetic data ({size}, seed {seed}) to {out} in '
-                  f'{time.perf_counter() - start:.1f}s: ' + ', '.join(f'{k} {v}' for k, v in summary.items()))
-    return content
+                  f'{time.perf_counter() - start:.1f}s: ' + ', '.join(f'{k} {v}' for k, v in summary.items())
+                  + (f'; left {len(kept)} entr(ies) it did not write untouched: {", ".join(kept[:5])}'
+                     if kept else ''), highlight=False)
+    return marker
 
 
 def print_report(report, max_errors: int = 30) -> None:
@@ -122,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not root.is_dir():
         raise CliError(f'{root}: dataset root not found')
-    report = get_tool(args.format).check(root, workers=args.workers)
+    report = get_tool(args.format).check(root, workers=args.workers,
+                                         allow_outside_root=getattr(args, 'allow_outside_root', False))
     print_report(report, getattr(args, 'max_errors', 30))
     return 0 if report.ok else 1

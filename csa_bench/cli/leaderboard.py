@@ -1,7 +1,8 @@
 """``csa-bench leaderboard [--results DIR] [--out FILE] [--check]``: result JSONs -> markdown + figures.
 
-``--check`` regenerates the markdown in memory and exits 1 when ``--out`` differs (figures are not
-compared, and nothing is written).
+``--check`` regenerates the markdown in memory and exits 1 when ``--out`` differs, or when a figure it
+links to is missing, truncated or corrupt (figure bytes are not compared: fonts differ between
+machines; ``--no-figures`` skips them). Nothing is written.
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help='reported-rows YAML (default: leaderboard/reported.yaml; "none" for none)')
     parser.add_argument('--no-figures', action='store_true', help='write the markdown only')
     parser.add_argument('--readme', default=None,
-                        help='README whose generated leaderboard block is kept in sync (default: '
-                        'README.md when --out is the default leaderboard; "none": skip)')
+                        help='README whose generated leaderboard block is kept in sync (default: the '
+                        "project's README.md when --out is the project's leaderboard/LEADERBOARD.md; "
+                        '"none": skip)')
     return parser
 
 
@@ -57,12 +59,12 @@ def generate(results: str, out: str, *, check: bool = False, reported: str | Non
         link = os.path.relpath(out, Path(readme).parent)
         stale = sync(readme, readme_block(board.tables, link), check=check)
         if stale:
-            console.print(f'[red]stale:[/] {stale}', highlight=False)
+            console.print(f'[red]stale:[/] {stale}', highlight=False, soft_wrap=True)
             return 1
     if check:
-        reason = leaderboard.check(board, out)
+        reason = leaderboard.check(board, out) or (leaderboard.check_figures(board, out) if figures else None)
         if reason:
-            console.print(f'[red]stale:[/] {reason}', highlight=False)
+            console.print(f'[red]stale:[/] {reason}', highlight=False, soft_wrap=True)
             return 1
         console.print(f'[green]up to date:[/] {out} ({counts})', highlight=False)
         return 0
@@ -77,9 +79,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def readme_for(out: str, readme: str | None) -> str | None:
-    """The README to sync: the explicit one, else README.md only for the default leaderboard file."""
+    """The README to sync: the explicit one, else the project's README.md, and only when ``out`` is the
+    project's own ``leaderboard/LEADERBOARD.md`` (a leaderboard written elsewhere never touches it,
+    wherever the command runs from)."""
+    from csa_bench.plugin_loader import project_root
     from leaderboard import DEFAULT_OUT
 
     if readme is not None:
         return None if readme.lower() == 'none' else readme
-    return 'README.md' if Path(out) == DEFAULT_OUT else None
+    root = project_root()
+    if Path(out).resolve() == (root / DEFAULT_OUT).resolve() and (root / 'README.md').is_file():
+        return str(root / 'README.md')
+    return None

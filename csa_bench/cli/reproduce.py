@@ -2,7 +2,15 @@
 leaderboard.
 
 Rules (documented here, relied on by ``make demo``):
-- Suites are globs under ``--configs`` (default ``configs/``): ``csa-ablation`` = ``rice/*{dataset}*.py``,
+- Where it writes: only under ``--results`` (result JSONs and the ``.csa_bench_reproduce.lock`` that
+  refuses a second ``reproduce`` on the same folder), ``--work-dir`` and beside ``--leaderboard-out``
+  (the markdown and its ``figures/``). Both default to the parent of ``--results``:
+  ``<results>/../work_dirs`` and ``<results>/../LEADERBOARD.md``, so the default ``leaderboard/results``
+  gives the committed layout (``leaderboard/LEADERBOARD.md``, ``leaderboard/figures/``) and work dirs
+  in ``leaderboard/work_dirs`` (git-ignored). The README's generated block is rewritten only when
+  the leaderboard written is the project's own ``leaderboard/LEADERBOARD.md``.
+- Suites are globs under ``--configs`` (default: the installed project's ``configs/``, never the
+  current directory's): ``csa-ablation`` = ``rice/*{dataset}*.py``,
   ``baselines`` = ``baselines/*/*{dataset}*.py``, ``all`` = both. ``--dataset synthetic`` keeps only
   file names containing ``synthetic``; ``lpr4m`` / ``movingfashion`` keep only names *without* it.
   Folders starting with ``_`` (``_base_``) are never searched.
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -54,14 +63,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--seeds', type=int, default=1, help='runs per config: config seed + 0..N-1')
     parser.add_argument('--results', default='leaderboard/results',
                         help='result JSON folder (default %(default)s)')
-    parser.add_argument('--work-dir', default='work_dirs/reproduce',
-                        help='work dirs go to WORK_DIR/<config stem>/seed<S> (default %(default)s)')
-    parser.add_argument('--configs', default='configs', help='config root the suites are globbed in')
+    parser.add_argument('--work-dir', default=None,
+                        help='work dirs go to WORK_DIR/<config stem>/seed<S> (default RESULTS/../work_dirs)')
+    parser.add_argument('--configs', default=None,
+                        help="config root the suites are globbed in (default: the installed project's configs/)")
     parser.add_argument('--only', default=None, metavar='GLOB',
                         help='keep only the configs whose file stem matches GLOB (fnmatch)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                         help='overrides for every run (part of the config hash), e.g. train_cfg.max_iters=20')
-    parser.add_argument('--leaderboard-out', default='leaderboard/LEADERBOARD.md')
+    parser.add_argument('--leaderboard-out', default=None,
+                        help='leaderboard markdown; figures go to figures/ beside it '
+                        '(default RESULTS/../LEADERBOARD.md)')
     parser.add_argument('--no-leaderboard', action='store_true', help='do not regenerate the leaderboard')
     parser.add_argument('--force', action='store_true', help='re-run even the runs whose result matches')
     parser.add_argument('--jobs', type=int, default=1, help='runs at once, each in its own process')
@@ -270,7 +282,41 @@ def _summary(runs: list[Run]) -> Table:
     return table
 
 
+#: In ``--results``: held (``fcntl.flock``) while a ``reproduce`` writes there; a second one is refused.
+LOCK_FILE = '.csa_bench_reproduce.lock'
+
+
+def resolve_outputs(args: argparse.Namespace) -> None:
+    """Fill the defaults that follow ``--results`` (module docstring) and the project's config root."""
+    from csa_bench.plugin_loader import project_configs
+
+    parent = Path(os.path.abspath(args.results)).parent
+    if args.work_dir is None:
+        args.work_dir = str(parent / 'work_dirs')
+    if args.leaderboard_out is None:
+        args.leaderboard_out = str(parent / 'LEADERBOARD.md')
+    if args.configs is None:
+        args.configs = str(project_configs())
+
+
 def run(args: argparse.Namespace) -> int:
+    """Resolve the output folders, hold the results folder's lock, then run the suite."""
+    from csa_bench.utils.locks import LockHeldError, exclusive_lock
+
+    resolve_outputs(args)
+    if args.dry_run:
+        return _run(args)
+    Console().print(f'results: {args.results}; work dirs: {args.work_dir}; leaderboard: '
+                    + ('(not written)' if args.no_leaderboard else args.leaderboard_out), highlight=False,
+                    soft_wrap=True)
+    try:
+        with exclusive_lock(Path(args.results) / LOCK_FILE, f'results folder {args.results}'):
+            return _run(args)
+    except LockHeldError as err:
+        raise CliError(str(err)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
     console = Console()
     if args.jobs < 1:
         raise CliError(f'--jobs must be >= 1, got {args.jobs}')

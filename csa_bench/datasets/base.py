@@ -40,6 +40,7 @@ from ..registry import DATASETS, SCOPE
 from ..structures import ROLES, make_sample
 from .media import MediaError
 from .parsing import AnnotationError, load_json
+from .paths import RootPaths
 
 BAD_SAMPLE_POLICIES = ('raise', 'skip')
 
@@ -69,17 +70,20 @@ class RetrievalDataset(BaseDataset):
         on_bad_sample: ``'raise'`` or ``'skip'`` (see the module docstring).
         bad_sample_log: where ``'skip'`` records bad samples (JSON lines, appended); default a new
             temporary file.
+        allow_outside_root: accept annotation paths that resolve outside ``data_root`` (``..``,
+            absolute paths, symlinks leaving it); refused by default (:mod:`csa_bench.datasets.paths`).
         **kwargs: forwarded to ``mmengine.dataset.BaseDataset``.
     """
 
     def __init__(self, ann_file: str = '', data_root: str = '', split: str = 'train',
                  pipeline: Sequence[dict] = (), test_mode: bool = False, on_bad_sample: str = 'raise',
-                 bad_sample_log: str | None = None, **kwargs: Any) -> None:
+                 bad_sample_log: str | None = None, allow_outside_root: bool = False, **kwargs: Any) -> None:
         if on_bad_sample not in BAD_SAMPLE_POLICIES:
             raise ValueError(f'on_bad_sample must be one of {BAD_SAMPLE_POLICIES}, got {on_bad_sample!r}')
         if split not in ('train', 'test'):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         self.split = split
+        self.allow_outside_root = bool(allow_outside_root)
         self.on_bad_sample = on_bad_sample
         if on_bad_sample == 'skip' and bad_sample_log is None:
             handle, bad_sample_log = tempfile.mkstemp(prefix='csa_bench_bad_samples_', suffix='.jsonl')
@@ -103,6 +107,7 @@ class RetrievalDataset(BaseDataset):
         if not isinstance(content, dict) or 'data_list' not in content:
             raise AnnotationError(f'{self.ann_file}: expected a dict with a "data_list" key')
         self._metainfo.update(content.get('metainfo', {}))
+        paths = self.root_paths()
         samples = []
         for position, raw in enumerate(content['data_list']):
             try:
@@ -111,11 +116,16 @@ class RetrievalDataset(BaseDataset):
                 raise AnnotationError(f'{self.ann_file}: data_list[{position}]: {exc}') from None
             for key in ('video_path', 'img_path'):
                 if sample[key]:
-                    sample[key] = os.path.join(self.data_root, sample[key])
+                    sample[key] = paths.join(sample[key], self.ann_file, key=f'data_list[{position}].{key}')
             if sample['frame_paths']:
-                sample['frame_paths'] = [os.path.join(self.data_root, p) for p in sample['frame_paths']]
+                sample['frame_paths'] = [paths.join(p, self.ann_file, key=f'data_list[{position}].frame_paths')
+                                         for p in sample['frame_paths']]
             samples.append(sample)
         return samples
+
+    def root_paths(self) -> RootPaths:
+        """A fresh :class:`RootPaths` for one load: joins annotation paths, refusing those outside the root."""
+        return RootPaths(self.data_root, self.allow_outside_root)
 
     def filter_data(self) -> list[dict]:
         """Count the samples per role (before serialisation, where the list is still cheap to walk)."""

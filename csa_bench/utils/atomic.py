@@ -2,12 +2,17 @@
 
 A crash mid-write leaves the previous file (or none), never a truncated one that a later step
 would load. Used for checkpoints, result JSONs, generated annotations and the leaderboard.
+
+The temporary file is given the mode the result should have (``mkstemp`` makes it 0600): a
+rewritten file keeps its mode, a new one gets the umask's default (0644 under the usual 022),
+as ``open(path, 'w')`` would.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +29,11 @@ def atomic_write(path: str | os.PathLike, mode: str = 'w', encoding: str | None 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
+        try:
+            os.fchmod(fd, target_mode(path))
+        except BaseException:
+            os.close(fd)
+            raise
         with os.fdopen(fd, mode, encoding=None if 'b' in mode else encoding) as handle:
             yield handle
             handle.flush()
@@ -33,6 +43,29 @@ def atomic_write(path: str | os.PathLike, mode: str = 'w', encoding: str | None 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def current_umask() -> int:
+    """The process umask: from ``/proc/self/status`` on Linux, else by setting and restoring it
+    (there is no read-only call; the set/restore is not thread-safe, hence Linux's way first)."""
+    try:
+        with open('/proc/self/status', encoding='ascii') as handle:
+            for line in handle:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def target_mode(path: str | os.PathLike) -> int:
+    """The permission bits a (re)written ``path`` should have: its current ones, else 0666 & ~umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~current_umask()
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

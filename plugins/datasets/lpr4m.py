@@ -142,16 +142,16 @@ class LPR4MDataset(RetrievalDataset):
         return [Path(p) for p in found]
 
     def _load_train(self) -> list[dict]:
-        rows = [row for path in self._train_paths()
+        rows = [(path, row) for path in self._train_paths()
                 for row in read_rows(path, self.frame_template, self.image_template)]
-        labels = {image_id: i for i, image_id in enumerate(sorted({row['image_id'] for row in rows}))}
-        root = self.data_root
+        labels = {image_id: i for i, image_id in enumerate(sorted({row['image_id'] for _, row in rows}))}
+        paths = self.root_paths()
         return [make_sample(
             role='pair', sample_id=row['clip_id'], item_id=row['image_id'], group_id=dash_prefix(row['clip_id']),
-            frame_paths=[os.path.join(root, p) for p in row['frame_paths']],
-            img_path=os.path.join(root, row['image_path']), label=labels[row['image_id']],
+            frame_paths=[paths.join(p, source, row['line']) for p in row['frame_paths']],
+            img_path=paths.join(row['image_path'], source, row['line']), label=labels[row['image_id']],
             category_id=row['category_id'], title=row['title'], asr=row['asr'],
-            meta=dict(row['meta'], category_name=row['category_name'])) for row in rows]
+            meta=dict(row['meta'], category_name=row['category_name'])) for source, row in rows]
 
     # -- test: queries then gallery ----------------------------------------------------------------
     def _test_extras(self) -> tuple[dict[str, str], dict[str, str], dict[str, dict]]:
@@ -176,7 +176,7 @@ class LPR4MDataset(RetrievalDataset):
         if self.layout == 'lpr750k':
             clips = self._query_frames_750k()
         else:
-            clips = self._query_frames_full(gt)
+            clips = self._query_frames_full(gt, gt_path)
         queries = []
         for clip_id, frame_paths in clips.items():
             if clip_id not in gt:
@@ -200,7 +200,7 @@ class LPR4MDataset(RetrievalDataset):
     def _query_frames_750k(self) -> dict[str, list[str]]:
         path = self.annotations / 'query_tenframes.json'
         content = expect_type(load_json(path), dict, path, '<root>')
-        clips = {}
+        clips, paths = {}, self.root_paths()
         for clip_id, entry in content.items():
             expect_type(entry, dict, path, clip_id)
             # The official loader reads entry["gt"] (KeyError when absent): require it too.
@@ -210,17 +210,18 @@ class LPR4MDataset(RetrievalDataset):
             frames = expect_type(entry['frames'], list, path, f'{clip_id}.frames')
             if not frames:
                 raise AnnotationError(f'{path}: key {clip_id!r}: empty frame list')
-            clips[clip_id] = [os.path.join(self.data_root, 'query', str(f)) for f in frames]
+            clips[clip_id] = [paths.join(str(f), path, key=f'{clip_id}.frames', base='query') for f in frames]
         return clips
 
-    def _query_frames_full(self, gt: dict) -> dict[str, list[str]]:
-        clips = {}
+    def _query_frames_full(self, gt: dict, gt_path: Path) -> dict[str, list[str]]:
+        clips, paths = {}, self.root_paths()
         for clip_id in gt:
-            folder = Path(self.data_root) / Path(self.frame_template.format(clip_id=clip_id,
-                                                                            frame_id='x')).parent
+            # The clip id comes from the GT json: its frame folder (and what it holds) must stay inside the root.
+            template = os.path.dirname(self.frame_template.format(clip_id=clip_id, frame_id='x'))
+            folder = Path(paths.join(template, gt_path, key=clip_id))
             if folder.is_dir():
-                frames = sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in ('.jpg', '.jpeg',
-                                                                                         '.png'))
+                frames = sorted(paths.check(str(p), gt_path, key=clip_id) for p in folder.iterdir()
+                                if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))
                 if frames:
                     clips[clip_id] = frames
         return clips
@@ -234,7 +235,7 @@ class LPR4MDataset(RetrievalDataset):
 
     def _gallery_750k(self) -> list[dict]:
         path = self.annotations / 'gallery_main.txt'
-        samples, excluded = [], 0
+        samples, excluded, paths = [], 0, self.root_paths()
         for line, text in read_lines(path):
             if text.count('/') != 1:
                 raise AnnotationError(f'{path}:{line}: expected "<live_id>/<file>" with exactly one "/", got {text!r}')
@@ -245,8 +246,7 @@ class LPR4MDataset(RetrievalDataset):
                 continue
             samples.append(make_sample(role='gallery', sample_id=f'{live_id}/{stem}',
                                        item_id=dash_prefix(stem),
-                                       group_id=live_id, img_path=os.path.join(self.data_root, 'gallery',
-                                                                               text),
+                                       group_id=live_id, img_path=paths.join(text, path, line, base='gallery'),
                                        meta={'view': stem.split('-')[-1] if len(stem.split('-')) > 5 else '0'}))
         self.stats['excluded_non_main'] = excluded
         return samples
@@ -254,13 +254,13 @@ class LPR4MDataset(RetrievalDataset):
     def _gallery_full(self) -> list[dict]:
         path = find_one(self.annotations, 'test_liveid_to_gallery_*.json')
         content = expect_type(load_json(path), dict, path, '<root>')
-        samples, excluded = [], 0
+        samples, excluded, paths = [], 0, self.root_paths()
         for live_id, ids in content.items():
             for image_id in expect_type(ids, list, path, live_id):
                 if not self._keep(str(image_id)):
                     excluded += 1
                     continue
-                img = os.path.join(self.data_root, self.image_template.format(image_id=image_id))
+                img = paths.join(self.image_template.format(image_id=image_id), path, key=live_id)
                 samples.append(make_sample(role='gallery', sample_id=f'{live_id}/{image_id}',
                                            item_id=dash_prefix(str(image_id)), group_id=live_id, img_path=img))
         self.stats['excluded_non_main'] = excluded

@@ -131,10 +131,14 @@ class MovingFashionDataset(RetrievalDataset):
         return path, content
 
     def _load_raw(self) -> list[dict]:
-        _, products = self._products()
+        path, products = self._products()
+        paths = self.root_paths()
         pairs, videos = [], {}  # videos: stem -> (rel path, [(product id, entry, tracklet)])
         for pid, entry in products.items():
+            # Checked here (not at use) so that every entry, present or missing, is judged once.
+            paths.join(str(entry['img_path']), path, key=f'{pid}.img_path')
             for k, rel in enumerate(entry['video_paths']):
+                paths.join(str(rel), path, key=f'{pid}.video_paths[{k}]')
                 tracklet = entry['tracklets'][k] if entry.get('tracklets') else None
                 videos.setdefault(stem(rel), (rel, []))[1].append((pid, entry, tracklet))
         present = {}
@@ -196,14 +200,14 @@ class MovingFashionDataset(RetrievalDataset):
         path = Path(self.data_root) / 'annotations' / 'training_videoinfo_full.txt'
         rows = list(read_tsv(path, 5))
         labels = {s: i for i, s in enumerate(sorted({f[2] for _, f in rows}))}
-        pairs = []
+        pairs, paths = [], self.root_paths()
         for line, (video_stem, frames, img_stem, img_path, source) in rows:
-            frame_paths = [self._abs(str(p)) for p in parse_list_literal(frames, path, line)]
+            frame_paths = [paths.join(str(p), path, line) for p in parse_list_literal(frames, path, line)]
             if not frame_paths:
                 raise AnnotationError(f'{path}:{line}: video {video_stem} lists no frames')
             pairs.append(make_sample(
                 role='pair', sample_id=f'{img_stem}/{video_stem}', item_id=img_stem, frame_paths=frame_paths,
-                img_path=self._abs(img_path), label=labels[img_stem],
+                img_path=paths.join(img_path, path, line), label=labels[img_stem],
                 meta=self._meta('', parse_int(source, path, line, 'source'), 'ffmpeg-1fps')))
         return pairs
 
@@ -217,7 +221,7 @@ class MovingFashionDataset(RetrievalDataset):
         to_gt = expect_type(load_json(ann / 'video_to_gt.json'), dict, ann / 'video_to_gt.json', '<root>')
         query_path = ann / 'query_tenframes.json'
         tenframes = expect_type(load_json(query_path), dict, query_path, '<root>')
-        queries = []
+        queries, paths = [], self.root_paths()
         for video_stem, entry in tenframes.items():
             if video_stem not in owners:
                 raise AnnotationError(f'{query_path}: video {video_stem!r} is not in {index_path.name}')
@@ -228,7 +232,8 @@ class MovingFashionDataset(RetrievalDataset):
             gt_single = to_gt.get(video_stem, {}).get('gt', last_gt)
             gt_ids = list(dict.fromkeys(g for g, _ in owners[video_stem])) if self.multi_gt else [gt_single]
             queries.append(make_sample(role='query', sample_id=video_stem, gt_ids=gt_ids,
-                                       frame_paths=[self._abs(str(f)) for f in frames],
+                                       frame_paths=[paths.join(str(f), query_path, key=f'{video_stem}.frames')
+                                                    for f in frames],
                                        meta=self._meta('', source, 'ffmpeg-1fps')))
         for video_stem, own in owners.items():
             if video_stem not in tenframes:
@@ -236,6 +241,8 @@ class MovingFashionDataset(RetrievalDataset):
                 self._metainfo['missing_queries'][video_stem] = gts
                 self.note_missing(f'query {video_stem} (no extracted frames)')
         sources = {stem(img): src for rows in owners.values() for img, src in rows}
-        gallery = [(text, '', sources.get(stem(text), -1)) for _,
-                   text in read_lines(ann / 'gallery_full.txt')]
+        gallery_path, gallery = ann / 'gallery_full.txt', []
+        for line, text in read_lines(gallery_path):
+            paths.join(text, gallery_path, line)   # refuses an entry outside the root; _gallery joins it
+            gallery.append((text, '', sources.get(stem(text), -1)))
         return queries + self._gallery(gallery)

@@ -92,8 +92,9 @@ class LPR4MTool:
         return write_lpr4m(Path(out), seed, size)
 
     @classmethod
-    def check(cls, root: Path, workers: int = 1, progress: bool = True) -> CheckReport:
-        """Validate an LPR4M root (either layout)."""
+    def check(cls, root: Path, workers: int = 1, progress: bool = True,
+              allow_outside_root: bool = False) -> CheckReport:
+        """Validate an LPR4M root (either layout); entries leaving the root are errors unless allowed."""
         report = CheckReport(root=str(root), format=cls.name)
         tasks = []
         for split in ('train', 'test'):
@@ -103,9 +104,8 @@ class LPR4MTool:
                 report.errors.append(f'{split}: {exc}')
                 continue
             report.layout = ' + '.join(dict.fromkeys(filter(None, [report.layout, layout])))
-            dataset = _load(report, lambda s, lay=layout: LPR4MDataset(data_root=str(root), split=s,
-                                                                       layout=lay),
-                            split)
+            dataset = _load(report, lambda s, lay=layout: LPR4MDataset(
+                data_root=str(root), split=s, layout=lay, allow_outside_root=allow_outside_root), split)
             if dataset is None:
                 continue
             samples = _samples(dataset)
@@ -129,16 +129,18 @@ class MovingFashionTool:
         return write_movingfashion(Path(out), seed, size)
 
     @classmethod
-    def check(cls, root: Path, workers: int = 1, progress: bool = True) -> CheckReport:
-        """Validate a MovingFashion root (raw release or CSA-prepared annotations)."""
+    def check(cls, root: Path, workers: int = 1, progress: bool = True,
+              allow_outside_root: bool = False) -> CheckReport:
+        """Validate a MovingFashion root (raw release or CSA-prepared annotations); entries leaving the
+        root are errors unless allowed."""
         root = Path(root)
         raw = (root / 'train.json').is_file() or (root / 'test.json').is_file()
         annotation = 'raw' if raw else 'prepared'
         report = CheckReport(root=str(root), format=cls.name, layout=annotation)
         tasks = []
         for split in ('train', 'test'):
-            dataset = _load(report, lambda s: MovingFashionDataset(data_root=str(root), split=s,
-                                                                    annotation=annotation), split)
+            dataset = _load(report, lambda s: MovingFashionDataset(
+                data_root=str(root), split=s, annotation=annotation, allow_outside_root=allow_outside_root), split)
             if dataset is None:
                 continue
             for rel in dataset.missing_files:
