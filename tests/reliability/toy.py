@@ -110,7 +110,7 @@ def train(runner: Runner) -> None:
 
 def state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The model weights stored in a checkpoint file."""
-    return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+    return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
 
 
 def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
