@@ -1,7 +1,8 @@
 """Test-only hook: SIGKILL this process right after the checkpoint of iteration ``at`` is written.
 
-Imported by a victim run through ``--cfg-options custom_imports.imports=[...,tests.reliability.sigkill_hook]``
-and added as ``default_hooks.sigkill``; never part of the shipped package.
+Imported by the victim process of ``test_exact_resume.py`` before it calls the CLI, and added to the
+run as ``--cfg-options default_hooks.sigkill.type=SigkillAfterCheckpointHook``; never part of the
+shipped package.
 """
 from __future__ import annotations
 
@@ -24,4 +25,8 @@ class SigkillAfterCheckpointHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if runner.iter + 1 == self.at:
+            # As a scheduler kills a job: the whole process group (dataloader workers included) when
+            # this process leads it (the test starts the victim in its own session), else itself.
+            if os.getpgrp() == os.getpid():
+                os.killpg(os.getpid(), signal.SIGKILL)
             os.kill(os.getpid(), signal.SIGKILL)

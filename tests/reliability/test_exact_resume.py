@@ -31,8 +31,10 @@ REPO = Path(__file__).resolve().parents[2]
 SCHEDULE = ['train_cfg.max_iters=6', 'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1']
 VALIDATION = {'val': ['train_cfg.val_interval=2'], 'noval': ['train_cfg.val_begin=1000']}
 WORKERS = {0: [], 2: ['train_dataloader.num_workers=2']}
-KILL = ['custom_imports.imports=[plugins,baselines,tests.reliability.sigkill_hook]',
-        'default_hooks.sigkill.type=SigkillAfterCheckpointHook', 'default_hooks.sigkill.at=3']
+KILL = ['default_hooks.sigkill.type=SigkillAfterCheckpointHook', 'default_hooks.sigkill.at=3']
+# The victim: the CLI's main() in a fresh interpreter that first registers the test-only hook.
+VICTIM = ('import sys; import tests.reliability.sigkill_hook; from csa_bench.cli import main; '
+          'sys.exit(main(sys.argv[1:]))')
 CASES = [(w, v) for w in WORKERS for v in VALIDATION]
 
 
@@ -54,22 +56,28 @@ def runs(tmp_path_factory, synthetic_root) -> dict:
     victims = {}
     for case in CASES:
         work_dir = root / f'killed_w{case[0]}_{case[1]}'
-        victims[case] = subprocess.Popen(
-            [sys.executable, '-m', 'csa_bench', *_argv(work_dir, [*_options(*case), *KILL])],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        with open(root / f'victim_w{case[0]}_{case[1]}.out', 'wb') as out:   # a file: a pipe could fill up
+            victims[case] = subprocess.Popen(   # its own session: the hook kills its whole process group
+                [sys.executable, '-c', VICTIM, *_argv(work_dir, [*_options(*case), *KILL])],
+                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     previous = os.environ.get('CSA_DATA_ROOT')
     os.environ['CSA_DATA_ROOT'] = str(synthetic_root)
     try:
         for case in CASES:   # the uninterrupted references, while the victims run
             assert main(_argv(root / f'full_w{case[0]}_{case[1]}', _options(*case))) == 0
         for case, victim in victims.items():
-            output = victim.communicate(timeout=300)[0].decode()
+            victim.wait(timeout=300)
+            output = (root / f'victim_w{case[0]}_{case[1]}.out').read_text(errors='replace')
             assert victim.returncode == -signal.SIGKILL, output[-3000:]
             killed = root / f'killed_w{case[0]}_{case[1]}'
             assert (killed / 'last_checkpoint').read_text() == 'iter_3.pth'
             assert not (killed / 'iter_6.pth').exists()
             assert main(_argv(killed, _options(*case), '--resume')) == 0
     finally:
+        for victim in victims.values():
+            if victim.poll() is None:   # a victim that never reached its kill: stop it and its workers
+                os.killpg(victim.pid, signal.SIGKILL)
+                victim.wait()
         if previous is None:
             os.environ.pop('CSA_DATA_ROOT', None)
         else:
