@@ -79,8 +79,10 @@ def saved_by(checkpoint: Any) -> str | None:
     return None
 
 
-def mismatch_message(filename: str, config: str | None, report: KeyReport, checkpoint: Any) -> str:
-    """One line: which checkpoint, which config, how many keys of each kind, the first few names."""
+def mismatch_message(filename: str, config: str | None, report: KeyReport, checkpoint: Any,
+                     hint: bool = True) -> str:
+    """One line: which checkpoint, which config, how many keys of each kind, the first few names
+    (and, with ``hint``, what to do)."""
     def listed(names: list[str]) -> str:
         more = f', +{len(names) - _SHOWN} more' if len(names) > _SHOWN else ''
         return ', '.join(names[:_SHOWN]) + more
@@ -95,9 +97,11 @@ def mismatch_message(filename: str, config: str | None, report: KeyReport, check
     origin = saved_by(checkpoint)
     where = f' it was saved by {origin};' if origin else ''
     target = f' config {config}' if config else ' this model'
-    return (f'checkpoint {filename} does not fit{target}: {"; ".join(parts)};{where} load the checkpoint with '
-            'the config that trained it, or pass --allow-partial (API/config: allow_partial=True) to load '
-            'the matching keys only')
+    text = f'checkpoint {filename} does not fit{target}: {"; ".join(parts)};{where}'
+    if not hint:
+        return text.rstrip(';')
+    return (f'{text} load the checkpoint with the config that trained it, or pass --allow-partial '
+            '(API/config: allow_partial=True) to load the matching keys only')
 
 
 class CheckedRunner(Runner):
@@ -122,7 +126,8 @@ class CheckedRunner(Runner):
         if self.allow_partial:
             self.partial_load = report.as_record()
             if not report.ok:
-                self.logger.warning(f'--allow-partial: {mismatch_message(filename, None, report, checkpoint)}')
+                self.logger.warning('--allow-partial: loading the matching keys only; '
+                                    + mismatch_message(filename, None, report, checkpoint, hint=False))
         # Shapes were compared above: with allow_partial mmengine skips (and logs) those keys.
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict and report.ok, revise_keys=revise_keys)
         self._has_loaded = True
