@@ -362,12 +362,13 @@ def count_parameters(cfg: Any) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _checkpoint_seed(checkpoint: str | os.PathLike) -> int | None:
-    import torch
+def _checkpoint_seed(checkpoint: str | os.PathLike, unsafe_load: bool = False) -> int | None:
+    """The seed in a checkpoint's ``meta``; read as plain data (an unsafe file raises, naming it)."""
+    from csa_bench.engine.checkpoint import CorruptCheckpointError, load_checkpoint_file, unsafe_loading
     try:
-        # mmap: only the small meta dict is read, not the weights.
-        state = torch.load(checkpoint, map_location='cpu', weights_only=False, mmap=True)
-    except Exception:   # noqa: BLE001  (a non-mmengine checkpoint simply has no recorded seed)
+        with unsafe_loading(unsafe_load):   # mmap: only the small meta dict is read, not the weights
+            state = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
+    except (CorruptCheckpointError, FileNotFoundError):   # no readable meta: no recorded seed
         return None
     seed = state.get('meta', {}).get('seed') if isinstance(state, dict) else None
     return int(seed) if isinstance(seed, int) else None
@@ -395,7 +396,7 @@ def result_from_test(outcome: Any, *, config_path: str | os.PathLike, checkpoint
         train_ds = cfg.get('train_dataloader', {}).get('dataset', {})
         train_data = f"{dataset_name(train_ds)} {train_ds.get('split', 'train')}"
     if seed is None and checkpoint is not None:
-        seed = _checkpoint_seed(checkpoint)
+        seed = _checkpoint_seed(checkpoint, unsafe_load=bool(getattr(outcome, 'unsafe_load', False)))
     if seed is None:
         seed = cfg.get('randomness', {}).get('seed')
     num_params = getattr(outcome, 'num_params', None)
@@ -417,6 +418,10 @@ def result_from_test(outcome: Any, *, config_path: str | os.PathLike, checkpoint
     bad = getattr(outcome, 'bad_samples', None)
     if bad and bad.get('count'):   # samples skipped under on_bad_sample='skip' travel with the numbers
         record['bad_samples'] = bad
+    partial = getattr(outcome, 'partial_load', None)
+    if partial is not None:   # --allow-partial: the weights may be partly untrained; say how many keys
+        record['allow_partial'] = True
+        record['partial_load'] = dict(partial)
     return record
 
 

@@ -182,7 +182,7 @@ def _execute(run: Run) -> dict:
         # No validation inside training: the run is tested right below (same split for synthetic).
         train_options = dict(cfg_options or {}, **{'train_cfg.val_interval': 10**9})
         trained = api.train(run.config, work_dir=str(run.work_dir), cfg_options=train_options,
-                            resume='auto' if resume else False, seed=run.seed)
+                            resume='auto' if resume else False, overwrite=not resume, seed=run.seed)
         if not trained.checkpoint:
             raise RuntimeError(f'training {run.config} saved no checkpoint in {run.work_dir} '
                                '(check default_hooks.checkpoint)')

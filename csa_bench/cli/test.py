@@ -21,6 +21,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--train-time', type=float, default=None,
                         help='training wall time (s) to record in the result JSON')
+    parser.add_argument('--allow-partial', action='store_true', default=None,
+                        help='score a checkpoint whose keys do not all match the model (recorded in --out)')
+    parser.add_argument('--unsafe-load', action='store_true', default=None,
+                        help='fully unpickle a checkpoint that is not plain weights (runs any code it '
+                             'carries: only for files you trust, e.g. written by an older csa_bench)')
     return parser
 
 
@@ -43,15 +48,19 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         outcome = api.test(args.config, args.checkpoint, work_dir=args.work_dir,
-                           cfg_options=args.cfg_options, launcher=args.launcher)
-    except api.ConfigError as err:
+                           cfg_options=args.cfg_options, launcher=args.launcher,
+                           allow_partial=args.allow_partial, unsafe_load=args.unsafe_load)
+    except (api.ConfigError, *api.CheckpointError) as err:
         raise CliError(str(err)) from err
     Console().print(metrics_table(outcome.metrics, f'{args.config}'))
     if args.out:
         from csa_bench.results import result_from_test, write_result
 
-        record = result_from_test(outcome, config_path=args.config, checkpoint=args.checkpoint,
-                                  train_time_s=args.train_time)
+        try:
+            record = result_from_test(outcome, config_path=args.config, checkpoint=args.checkpoint,
+                                      train_time_s=args.train_time)
+        except api.CheckpointError as err:
+            raise CliError(str(err)) from err
         write_result(args.out, record)
         Console().print(f'result written to {args.out}')
     return 0

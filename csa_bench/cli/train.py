@@ -24,6 +24,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='distributed launcher (torchrun = pytorch)')
     parser.add_argument('--seed', type=int, default=None, help='override randomness.seed')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='start from iteration 0 in a work dir that holds another run\'s checkpoints '
+                             '(they are replaced as this run saves)')
+    parser.add_argument('--allow-partial', action='store_true', default=None,
+                        help='load a --resume/load_from checkpoint whose keys do not all match the model')
+    parser.add_argument('--unsafe-load', action='store_true', default=None,
+                        help='fully unpickle a checkpoint that is not plain weights (runs any code it '
+                             'carries: only for files you trust, e.g. written by an older csa_bench)')
     return parser
 
 
@@ -32,11 +40,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.amp_dtype and not args.amp:
         raise CliError('--amp-dtype needs --amp')
+    if args.overwrite and args.resume:
+        raise CliError('--overwrite starts over, --resume continues: pass one of them')
     try:
         outcome = api.train(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
                             resume=args.resume or False, amp=args.amp, launcher=args.launcher, seed=args.seed,
-                            amp_dtype=args.amp_dtype)
-    except api.ConfigError as err:
+                            amp_dtype=args.amp_dtype, overwrite=args.overwrite,
+                            allow_partial=args.allow_partial, unsafe_load=args.unsafe_load)
+    except (api.ConfigError, *api.CheckpointError) as err:
         raise CliError(str(err)) from err
     Console().print(f'[green]trained[/] {args.config} in {outcome.train_time_s:.1f}s; '
                     f'last checkpoint: {outcome.checkpoint}', highlight=False)

@@ -164,26 +164,63 @@ def restore_rng_state(state: Mapping) -> None:
             torch.cuda.set_rng_state(cuda_states[0])
 
 
+class _RestoreAfterReplay:
+    """Wraps the train loop's dataloader iterator: restores the RNG states right before the first new batch.
+
+    On resume, mmengine's ``IterBasedTrainLoop.run`` replays the dataloader to the resumed position
+    (``next()`` once per trained iteration) and then fetches the next batch. With ``num_workers=0``
+    the replay runs the random augmentations in this process and consumes its generators, so the
+    states must be restored after the replay, not before; with workers the replay is what brings the
+    workers' own generators (seeded by mmengine's ``worker_init_fn``) back to the same point.
+    """
+
+    def __init__(self, iterator, replayed: int, restore: Callable[[], None]) -> None:
+        self._iterator, self._replayed, self._restore = iterator, replayed, restore
+        self._calls = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._calls == self._replayed:
+            self._restore()
+        self._calls += 1
+        return next(self._iterator)
+
+    def __getattr__(self, name: str):   # _dataloader, _iterator, ... of mmengine's iterator
+        return getattr(self._iterator, name)
+
+
 @HOOKS.register_module()
 class RNGStateHook(Hook):
     """Save the generators' states in every checkpoint; restore them when training resumes.
 
     Saved under ``checkpoint['rng_state']`` (``{'python', 'numpy', 'torch'[, 'cuda'], 'iter',
-    'world_size'}``). They are restored at ``before_train``, i.e. after mmengine's resume logic
-    (which may re-seed when the checkpoint's seed differs from the config's) and before the train
-    loop replays the dataloader to the resumed position. A checkpoint loaded with ``load_from``
-    (fine-tuning, iteration 0) keeps the fresh seed. Dataloader workers need no state: mmengine's
-    ``worker_init_fn`` re-seeds each worker from (seed, rank, worker id), and the loop replays the
-    already-seen batches, so random augmentation lines up.
+    'world_size'}``; the numpy state is written as a tensor by the plain checkpoint format). The
+    states are those right after the checkpoint's iteration; they are restored exactly when the
+    resumed run fetches its first new batch:
 
-    Only single-process states are restored: ``save_checkpoint`` runs on rank 0 alone, so other
-    ranks' generators are not in the file; with several ranks the hook logs that they re-seed.
+    - iteration-based loops replay the dataloader to the resumed position first (see
+      :class:`_RestoreAfterReplay`), so the states are restored after that replay, which makes
+      resume exact with and without dataloader workers (workers are re-seeded from (seed, rank,
+      worker id) by mmengine's ``worker_init_fn`` and replayed to the same batch);
+    - epoch-based loops do not replay; the states are restored at ``before_train``.
+
+    Validation inside training must not move the training generators either (the resumed run does
+    not repeat the validation that followed its checkpoint): the states are captured at
+    ``before_val`` and restored at ``after_val``. So training is also identical with and without
+    in-training validation.
+
+    A checkpoint loaded with ``load_from`` (fine-tuning, iteration 0) keeps the fresh seed. Only
+    single-process states are restored: ``save_checkpoint`` runs on rank 0 alone, so other ranks'
+    generators are not in the file; with several ranks the hook logs that they re-seed.
     """
 
     priority = 'VERY_LOW'   # after every other before_train hook, right before the loop starts
 
     def __init__(self) -> None:
         self._pending: dict | None = None
+        self._before_val: dict | None = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         state = capture_rng_state()
@@ -205,5 +242,21 @@ class RNGStateHook(Hook):
             runner.logger.warning('RNG states are restored for single-process runs only; with '
                                   f'{get_world_size()} ranks every rank re-seeds')
             return
-        restore_rng_state(state)
-        runner.logger.info(f'restored python/numpy/torch RNG states of iteration {state["iter"]}')
+
+        def restore() -> None:
+            restore_rng_state(state)
+            runner.logger.info(f'restored python/numpy/torch RNG states of iteration {state["iter"]}')
+
+        loop = runner.train_loop
+        if hasattr(loop, 'dataloader_iterator'):   # IterBasedTrainLoop: restore after its replay
+            loop.dataloader_iterator = _RestoreAfterReplay(loop.dataloader_iterator, runner.iter, restore)
+        else:
+            restore()
+
+    def before_val(self, runner) -> None:
+        self._before_val = capture_rng_state()
+
+    def after_val(self, runner) -> None:
+        state, self._before_val = self._before_val, None
+        if state is not None:
+            restore_rng_state(state)

@@ -82,7 +82,7 @@ def test_type_matches(value, annotation, expected) -> None:
 
 def test_api_train_raises_config_error_before_building_a_runner(repo_root, tmp_path, monkeypatch) -> None:
     built = []
-    monkeypatch.setattr(api.Runner, 'from_cfg', classmethod(lambda cls, c: built.append(c)))
+    monkeypatch.setattr(api.CheckedRunner, 'from_cfg', classmethod(lambda cls, c: built.append(c)))
     with pytest.raises(api.ConfigError, match=r'model\.losses\[0\]\.num_heads: unknown key for ICLLoss'):
         api.train(repo_root / TINY, work_dir=str(tmp_path), cfg_options={'model.losses.0.num_heads': 8})
     with pytest.raises(api.ConfigError, match=r'model\.pooling\.norm_first: expected bool'):

@@ -48,3 +48,20 @@ def test_without_rng_restore_resume_diverges(tmp_path, reference) -> None:
     """The control: mmengine alone re-seeds on resume, so dropout masks differ after iteration 8."""
     resumed = _interrupted_then_resumed(tmp_path / 'resumed', rng_hook=False)
     assert any(not (reference[k] == resumed[k]).all() for k in reference)
+
+
+@pytest.mark.parametrize('isolated', [True, False])
+def test_validation_does_not_move_the_training_generators(tmp_path, reference, isolated, monkeypatch) -> None:
+    """Validating every 4 iterations (each run draws a DataLoader seed from the global torch RNG) leaves
+    the dropout masks of training unchanged; the control without RNGStateHook's isolation diverges."""
+    from csa_bench.engine.hooks import RNGStateHook
+
+    if not isolated:
+        monkeypatch.setattr(RNGStateHook, 'before_val', lambda self, runner: None)
+    validated = make_runner(tmp_path / 'val', max_iters=12, interval=4, num_workers=2, val_interval=4)
+    train(validated)
+    weights = state_dict(tmp_path / 'val' / 'iter_12.pth')
+    if isolated:
+        assert_same_weights(reference, weights)
+    else:
+        assert any(not (reference[k] == weights[k]).all() for k in reference)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
@@ -64,10 +65,27 @@ class ToyModel(BaseModel):
         return losses
 
 
+class CountMetric(BaseMetric):
+    """A metric that only counts the validation samples (validation runs, nothing is judged)."""
+
+    def process(self, data_batch, data_samples) -> None:
+        self.results.append(len(data_samples))
+
+    def compute_metrics(self, results: list) -> dict:
+        return {'samples': float(sum(results))}
+
+
 def make_runner(work_dir: Path, *, max_iters: int = 8, interval: int = 2, model: nn.Module | None = None,
                 num_workers: int = 0, hooks: list | None = None, resume: bool = False,
-                max_keep_ckpts: int = -1, seed: int = 0) -> Runner:
-    """A Runner with the reliability hooks of ``configs/_base_/default_runtime.py``."""
+                max_keep_ckpts: int = -1, seed: int = 0, val_interval: int | None = None) -> Runner:
+    """A Runner with the reliability hooks of ``configs/_base_/default_runtime.py``.
+
+    ``val_interval``: validate every that many iterations (on ``NoisyDataset``), else never.
+    """
+    validation = {} if val_interval is None else dict(
+        val_dataloader=dict(dataset=NoisyDataset(8), sampler=dict(type='DefaultSampler', shuffle=False),
+                            batch_size=4, num_workers=0, collate_fn=dict(type='pseudo_collate')),
+        val_cfg=dict(), val_evaluator=[CountMetric()])
     return Runner(
         model=model if model is not None else ToyModel(),
         work_dir=str(work_dir),
@@ -75,7 +93,8 @@ def make_runner(work_dir: Path, *, max_iters: int = 8, interval: int = 2, model:
         train_dataloader=dict(dataset=NoisyDataset(), sampler=dict(type='InfiniteSampler', shuffle=True),
                               batch_size=4, num_workers=num_workers, persistent_workers=False,
                               collate_fn=dict(type='pseudo_collate')),
-        train_cfg=dict(by_epoch=False, max_iters=max_iters, val_interval=10 ** 6),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters, val_interval=val_interval or 10 ** 6),
+        **validation,
         optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.05, weight_decay=0.01)),
         param_scheduler=[dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=max_iters)],
         default_hooks=dict(
@@ -110,7 +129,7 @@ def train(runner: Runner) -> None:
 
 def state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The model weights stored in a checkpoint file."""
-    return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+    return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
 
 
 def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
