@@ -11,9 +11,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from csa_bench.evaluation.uncertainty import bootstrap_interval, hits_at_k, rank_matrix
 from csa_bench.results import COMPONENTS, ResultError, load_result
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -32,11 +34,15 @@ class LeaderboardError(ValueError):
 
 @dataclass(frozen=True)
 class Stat:
-    """A metric over seeds: mean, sample std (None for one seed) and the seed count."""
+    """A metric over seeds: mean, sample std (None for one seed) and the seed count; ``low`` / ``high``:
+    the 95% bootstrap interval over queries and seeds (None without per-query data; see
+    ``csa_bench.evaluation.uncertainty``)."""
 
     mean: float
     std: float | None
     n: int
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass
@@ -66,6 +72,10 @@ class Row:
     source: str = ''
     status: str = ''
     files: tuple[str, ...] = field(default=(), repr=False)
+    #: Per-query outcome of every seed (result files' ``per_query``): sorted query ids and the
+    #: ``(seeds, queries)`` 1-based first-correct ranks (0 = none); None when a seed lacks it.
+    query_ids: tuple[str, ...] | None = field(default=None, repr=False)
+    ranks: Any = field(default=None, repr=False, compare=False)
 
 
 def recall_values(metrics: dict) -> dict[int, float]:
@@ -82,12 +92,28 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _stat(values: list[float]) -> Stat:
+def _stat(values: list[float], interval: tuple[float, float] | None = None) -> Stat:
     mean = sum(values) / len(values)
+    low, high = interval if interval is not None else (None, None)
     if len(values) < 2:
-        return Stat(mean, None, len(values))
+        return Stat(mean, None, len(values), low, high)
     var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-    return Stat(mean, math.sqrt(var), len(values))
+    return Stat(mean, math.sqrt(var), len(values), low, high)
+
+
+def _per_query(recs: list[dict], label: str) -> tuple[tuple[str, ...] | None, Any]:
+    """``(query ids, (S, Q) ranks)`` when every seed of a row has per-query data, else ``(None, None)``."""
+    if not all('per_query' in rec for rec in recs):
+        return None, None
+    try:
+        return rank_matrix([rec['per_query'] for rec in recs])
+    except ValueError as err:
+        raise LeaderboardError([f"row {label}: field 'per_query': {err} (same test annotations expected)"]) from err
+
+
+def _interval(ranks: Any, k: int, scale: float) -> tuple[float, float]:
+    found = bootstrap_interval(hits_at_k(ranks, k), scale=scale)
+    return found.low, found.high
 
 
 def load_protocols(path: str | os.PathLike = PROTOCOLS_FILE) -> dict[str, dict]:
@@ -230,11 +256,16 @@ def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
         times = {name: [r[name] for r in recs if r[name] is not None]
                  for name in ('train_time_s', 'test_time_s')}
         label = Path(first['config']).stem if first['config'] else first['method']
+        query_ids, ranks = _per_query(recs, label)
+        scale = first['protocol_info'].get('scale', 100.0)
+        scale = float(scale) if isinstance(scale, int | float) and not isinstance(scale, bool) else 100.0
+        recall = {k: _stat(v, _interval(ranks, k, scale) if ranks is not None and len(query_ids) else None)
+                  for k, v in sorted(per_k.items())}
         rows.append(Row(
             kind='reproduced', dataset=first['dataset'], protocol=first['protocol'], method=first['method'],
             label=label, components=tuple(first['components']), tta=first['tta'],
             train_data=first['train_data'],
-            recall={k: _stat(v) for k, v in sorted(per_k.items())},
+            recall=recall,
             seeds=tuple(r['seed'] for r in recs if r['seed'] is not None), num_params=first['num_params'],
             checkpoints=tuple(r['checkpoint_sha256'] for r in recs if r['checkpoint_sha256']),
             annotations=first['annotations']['sha256'],
@@ -242,5 +273,6 @@ def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
                 (r['git']['commit'] or 'unknown') + ('+dirty' if r['git']['dirty'] else '') for r in recs)),
             config_hash=first['config_hash'], dates=tuple(sorted(r['date'] for r in recs)),
             train_time_s=_mean(times['train_time_s']), test_time_s=_mean(times['test_time_s']),
-            zero_shot=first['zero_shot'], scoring=first['scoring'], files=tuple(str(p) for p, _ in items)))
+            zero_shot=first['zero_shot'], scoring=first['scoring'], files=tuple(str(p) for p, _ in items),
+            query_ids=query_ids, ranks=ranks))
     return rows

@@ -39,6 +39,8 @@ class TestOutcome:
     config: Config = field(repr=False)
     #: Samples skipped under ``on_bad_sample='skip'`` (``BadSampleReportHook``'s test report).
     bad_samples: dict = field(default_factory=dict)
+    #: The first retrieval metric's per-query outcome (``functional.per_query_outcome``), or None.
+    per_query: dict | None = None
 
 
 def load_config(config: str | os.PathLike, cfg_options: dict | None = None,
@@ -140,5 +142,8 @@ def test(config: str | os.PathLike, checkpoint: str | None = None, *, work_dir: 
     metrics = runner.test()
     elapsed = time.perf_counter() - start
     bad = (runner.message_hub.get_info('bad_samples') or {}).get('test', {})
+    per_query = next((m.last_result['per_query'] for m in runner.test_loop.evaluator.metrics
+                      if isinstance(getattr(m, 'last_result', None), dict) and 'per_query' in m.last_result),
+                     None)
     return TestOutcome(metrics=dict(metrics), work_dir=cfg.work_dir, test_time_s=elapsed, config=cfg,
-                       bad_samples=bad)
+                       bad_samples=bad, per_query=per_query)

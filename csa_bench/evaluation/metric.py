@@ -36,6 +36,7 @@ from csa_bench.registry import METRICS
 
 from .dump import rankings_to_official, write_dump
 from .evaluate import RetrievalInputs, evaluate, normalise_missing
+from .functional import per_query_outcome
 from .protocols import get_protocol
 from .ranking import DEFAULT_MAX_BLOCK_ELEMS, EmbeddingScorer
 from .rerank import PairScorer, RerankConfig, stack_states
@@ -93,7 +94,8 @@ class RetrievalMetric(BaseMetric):
         self.device = device
         #: set by ``PairwiseScorerHook`` (the model's ``pairwise_scorer``) when rerank is on.
         self.pairwise_scorer: object | None = None
-        #: the last evaluation's full result (metrics + protocol + scoring), also dumped.
+        #: the last evaluation's full result (metrics + protocol + scoring + ``per_query``, see
+        #: ``functional.per_query_outcome``), also dumped.
         self.last_result: dict | None = None
 
     @property
@@ -193,6 +195,9 @@ class RetrievalMetric(BaseMetric):
             'scoring': self.scoring,
             'dataset': self.protocol.dataset,
             'split': self.protocol.split,
+            # Per-query first ranks: result files keep them for intervals and paired tests.
+            'per_query': per_query_outcome(inputs.query_ids, rankings.positive_ranks, list(inputs.missing),
+                                           denominator=self.protocol.denominator),
         }
         self._log(metrics)
         if self.dump_dir:

@@ -101,7 +101,7 @@ def test_runs_then_skips_then_reruns_changed_config(tree: Path, calls: list) -> 
     assert record['seed'] == 43 and record['components'] == ['ICL', 'PMD'] and record['num_params'] == 1000
     assert record['annotations']['files'] == 1 and record['train_time_s'] == 1.0
     board = (tree / 'board' / 'LEADERBOARD.md').read_text()
-    assert '**15.50 ± 0.71**' in board and 'none (zero-shot)' in board
+    assert '15.50 ± 0.71 †' in board and 'none (zero-shot)' in board
 
     calls.clear()
     assert main(_argv(tree, '--seeds', '2')) == 0
