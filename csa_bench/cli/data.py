@@ -23,8 +23,9 @@ from .errors import CliError
 #: Written last (atomically) by ``synth``; its presence with the same arguments means "complete".
 MARKER = '.csa_bench_synth.json'
 #: Bumped when the generator's output changes, so that an old tree is regenerated
-#: (2: synthetic MovingFashion with 5x the shops).
-GENERATOR_VERSION = 2
+#: (2: synthetic MovingFashion with 5x the shops; 3: test splits sized for ±3-point R@1 intervals,
+#: 40-image LPR4M live galleries, several test videos per MovingFashion product).
+GENERATOR_VERSION = 3
 FORMATS = ('lpr4m', 'movingfashion')
 
 console = Console()
