@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from csa_bench.evaluation.uncertainty import bootstrap_interval, hits_at_k, rank_matrix
+from csa_bench.evaluation.uncertainty import bootstrap_intervals, rank_matrix
 from csa_bench.results import COMPONENTS, ResultError, load_result
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -111,9 +111,6 @@ def _per_query(recs: list[dict], label: str) -> tuple[tuple[str, ...] | None, An
         raise LeaderboardError([f"row {label}: field 'per_query': {err} (same test annotations expected)"]) from err
 
 
-def _interval(ranks: Any, k: int, scale: float) -> tuple[float, float]:
-    found = bootstrap_interval(hits_at_k(ranks, k), scale=scale)
-    return found.low, found.high
 
 
 def load_protocols(path: str | os.PathLike = PROTOCOLS_FILE) -> dict[str, dict]:
@@ -259,7 +256,9 @@ def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
         query_ids, ranks = _per_query(recs, label)
         scale = first['protocol_info'].get('scale', 100.0)
         scale = float(scale) if isinstance(scale, int | float) and not isinstance(scale, bool) else 100.0
-        recall = {k: _stat(v, _interval(ranks, k, scale) if ranks is not None and len(query_ids) else None)
+        intervals = (bootstrap_intervals(ranks, sorted(per_k), scale=scale)
+                     if ranks is not None and len(query_ids) else {})
+        recall = {k: _stat(v, (intervals[k].low, intervals[k].high) if k in intervals else None)
                   for k, v in sorted(per_k.items())}
         rows.append(Row(
             kind='reproduced', dataset=first['dataset'], protocol=first['protocol'], method=first['method'],

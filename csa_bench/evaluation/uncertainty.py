@@ -36,8 +36,8 @@ N_RESAMPLES = 2000
 SEED = 0
 #: Significance level of the "best" mark.
 ALPHA = 0.05
-#: Largest boolean block (elements) gathered at once by the bootstrap (bounds memory on 20K-query sets).
-_BLOCK_ELEMS = 1 << 24
+#: Largest query-count block (elements) of the bootstrap: bounds memory on 20K-query sets (64 MiB).
+_BLOCK_ELEMS = 1 << 23
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,34 @@ def point_estimate(hits: np.ndarray, scale: float = 100.0) -> float:
     return float(hits.mean(axis=1).mean() * scale) if hits.size else math.nan
 
 
+def _replicates(hits: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """Replicates of a ``(M, S, Q)`` stack of hit matrices sharing one set of draws: ``(M, n_resamples)``
+    hit rates (fractions). Resample ``b`` weights each query by how often it was drawn (a bincount of the
+    ``b``-th run of ``Q`` integers of ``default_rng([seed, 0])``), each seed by how often it was drawn
+    (row ``b`` of ``default_rng([seed, 1]).integers(0, S, (n_resamples, S))``)."""
+    n_metrics, n_seeds, n_queries = hits.shape
+    if n_seeds == 0 or n_queries == 0:
+        raise ValueError(f'cannot bootstrap an empty hit matrix of {n_seeds} seed(s) x {n_queries} queries')
+    query_rng, seed_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
+    seed_draws = seed_rng.integers(0, n_seeds, (n_resamples, n_seeds))
+    flat = hits.reshape(n_metrics * n_seeds, n_queries).astype(np.float64)
+    per_seed = np.empty((n_metrics * n_seeds, n_resamples))
+    step = max(1, _BLOCK_ELEMS // n_queries)
+    for start in range(0, n_resamples, step):
+        stop = min(start + step, n_resamples)
+        draws = query_rng.integers(0, n_queries, (stop - start, n_queries))
+        offsets = (draws + np.arange(stop - start)[:, None] * n_queries).ravel()
+        counts = np.bincount(offsets, minlength=(stop - start) * n_queries).reshape(stop - start, n_queries)
+        # Hit rate of each seed on the drawn queries. Integer-valued float64 sums are exact, so the BLAS
+        # product gives the same bits on every machine.
+        per_seed[:, start:stop] = (counts.astype(np.float64) @ flat.T).T / n_queries
+    # Replicate b averages its drawn seeds' rates: weight each seed by how often it was drawn.
+    weights = np.zeros((n_resamples, n_seeds))
+    np.add.at(weights, (np.arange(n_resamples)[:, None], seed_draws), 1.0 / n_seeds)
+    per_seed = per_seed.reshape(n_metrics, n_seeds, n_resamples)
+    return np.einsum('msb,bs->mb', per_seed, weights)
+
+
 def bootstrap_replicates(hits: np.ndarray, *, n_resamples: int = N_RESAMPLES, seed: int = SEED,
                          scale: float = 100.0) -> np.ndarray:
     """The ``(n_resamples,)`` hierarchical bootstrap replicates of :func:`point_estimate` (module docstring).
@@ -94,21 +122,15 @@ def bootstrap_replicates(hits: np.ndarray, *, n_resamples: int = N_RESAMPLES, se
     integers), seed draws from ``default_rng([seed, 1])`` (an ``(n_resamples, S)`` array).
     """
     hits = np.atleast_2d(np.asarray(hits, dtype=bool))
-    n_seeds, n_queries = hits.shape
-    if n_seeds == 0 or n_queries == 0:
-        raise ValueError(f'cannot bootstrap an empty hit matrix of shape {hits.shape}')
-    query_rng, seed_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
-    seed_draws = seed_rng.integers(0, n_seeds, (n_resamples, n_seeds))
-    per_seed = np.empty((n_seeds, n_resamples))
-    step = max(1, _BLOCK_ELEMS // (n_seeds * n_queries))
-    for start in range(0, n_resamples, step):
-        stop = min(start + step, n_resamples)
-        draws = query_rng.integers(0, n_queries, (stop - start, n_queries))
-        per_seed[:, start:stop] = hits[:, draws].mean(axis=2)   # (S, b, Q) -> per-seed hit rate
-    # Replicate b averages its drawn seeds' rates: count how often each seed was drawn.
-    weights = np.zeros((n_resamples, n_seeds))
-    np.add.at(weights, (np.arange(n_resamples)[:, None], seed_draws), 1.0 / n_seeds)
-    return (weights * per_seed.T).sum(axis=1) * scale
+    return _replicates(hits[None], n_resamples, seed)[0] * scale
+
+
+def _interval(replicates: np.ndarray, hits: np.ndarray, level: float, scale: float) -> Interval:
+    if not 0.0 < level < 1.0:
+        raise ValueError(f'level must be in (0, 1), got {level}')
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(replicates, [tail, 100 - tail])
+    return Interval(point_estimate(hits, scale), float(low), float(high), hits.shape[1], hits.shape[0])
 
 
 def bootstrap_interval(hits: np.ndarray, *, n_resamples: int = N_RESAMPLES, level: float = LEVEL,
@@ -122,13 +144,27 @@ def bootstrap_interval(hits: np.ndarray, *, n_resamples: int = N_RESAMPLES, leve
         seed: generator seed (fixed: identical inputs give identical intervals).
         scale: display factor (100 = percent).
     """
-    if not 0.0 < level < 1.0:
-        raise ValueError(f'level must be in (0, 1), got {level}')
     hits = np.atleast_2d(np.asarray(hits, dtype=bool))
     replicates = bootstrap_replicates(hits, n_resamples=n_resamples, seed=seed, scale=scale)
-    tail = (1.0 - level) / 2 * 100
-    low, high = np.percentile(replicates, [tail, 100 - tail])
-    return Interval(point_estimate(hits, scale), float(low), float(high), hits.shape[1], hits.shape[0])
+    return _interval(replicates, hits, level, scale)
+
+
+def bootstrap_intervals(ranks: np.ndarray, ks: Sequence[int], *, n_resamples: int = N_RESAMPLES,
+                        level: float = LEVEL, seed: int = SEED, scale: float = 100.0) -> dict[int, Interval]:
+    """:func:`bootstrap_interval` of ``hits_at_k(ranks, k)`` for every ``k``, from one set of draws (the
+    same numbers as one call per K, at the cost of one).
+
+    Args:
+        ranks: ``(S, Q)`` 1-based first-correct ranks, 0 = none (:func:`rank_matrix`).
+        ks: the cut-offs.
+    """
+    ks = list(ks)
+    if not ks:
+        return {}
+    ranks = np.atleast_2d(np.asarray(ranks))
+    stack = np.stack([hits_at_k(ranks, k) for k in ks])
+    replicates = _replicates(stack, n_resamples, seed) * scale
+    return {k: _interval(replicates[i], stack[i], level, scale) for i, k in enumerate(ks)}
 
 
 def binomial_tail(successes: int, trials: int) -> float:

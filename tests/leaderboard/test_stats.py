@@ -78,9 +78,17 @@ def test_bootstrap_is_deterministic_and_chunking_does_not_change_it(monkeypatch)
     hits = np.array(_random_hits(random.Random(1), 3, 400, 0.4))
     first = U.bootstrap_interval(hits)
     assert U.bootstrap_interval(hits) == first
-    monkeypatch.setattr(U, '_BLOCK_ELEMS', 3 * 400 * 7)   # 7 resamples per block instead of all at once
+    monkeypatch.setattr(U, '_BLOCK_ELEMS', 400 * 7)   # 7 resamples per block instead of all at once
     assert U.bootstrap_interval(hits) == first
     assert U.bootstrap_interval(hits, seed=1) != first
+
+
+def test_all_ks_at_once_equal_one_call_per_k() -> None:
+    ranks = np.array([[random.Random(s * 1000 + q).randint(0, 12) for q in range(150)] for s in range(3)])
+    together = U.bootstrap_intervals(ranks, (1, 5, 10), n_resamples=400)
+    for k in (1, 5, 10):
+        assert together[k] == U.bootstrap_interval(U.hits_at_k(ranks, k), n_resamples=400)
+    assert U.bootstrap_intervals(ranks, ()) == {}
 
 
 def test_interval_width_follows_binomial_arithmetic() -> None:
