@@ -173,7 +173,9 @@ def _execute(run: Run) -> dict:
         run.work_dir.mkdir(parents=True, exist_ok=True)
         marker.write_text(run.config_hash + '\n')
         # No validation inside training: the run is tested right below (same split for synthetic).
-        train_options = dict(cfg_options or {}, **{'train_cfg.val_interval': 10**9})
+        # val_begin too: mmengine also validates at the last iteration whatever the interval, which
+        # cost a second full evaluation per run.
+        train_options = dict(cfg_options or {}, **{'train_cfg.val_interval': 10**9, 'train_cfg.val_begin': 10**9})
         trained = api.train(run.config, work_dir=str(run.work_dir), cfg_options=train_options,
                             resume='auto' if resume else False, seed=run.seed)
         if not trained.checkpoint:

@@ -183,6 +183,7 @@ def test_real_tiny_reproduce_end_to_end(tmp_path: Path, repo_root: Path, monkeyp
     assert record['protocol'] == 'lpr4m-csa' and record['protocol_info']['k_list'] == [1, 3, 5, 10]
     assert len(record['checkpoint_sha256']) == 64 and record['num_params'] > 0
     assert record['annotations']['files'] > 0 and record['train_time_s'] > 0
+    assert len(record['per_query']['query_ids']) == record['metrics']['n_queries'] > 0   # per-query outcome kept
     assert f'`{configs[0].stem}`' in (tmp_path / 'board' / 'LEADERBOARD.md').read_text()
     before = result.read_bytes()
     assert main(argv) == 0 and result.read_bytes() == before   # resumed: nothing re-run
