@@ -111,8 +111,6 @@ def _per_query(recs: list[dict], label: str) -> tuple[tuple[str, ...] | None, An
         raise LeaderboardError([f"row {label}: field 'per_query': {err} (same test annotations expected)"]) from err
 
 
-
-
 def load_protocols(path: str | os.PathLike = PROTOCOLS_FILE) -> dict[str, dict]:
     """Protocol descriptions (``protocols.yaml``), keyed by protocol id."""
     data = yaml.safe_load(Path(path).read_text(encoding='utf-8')) or {}
