@@ -32,11 +32,9 @@ synthetic-data: setup
 	wait $$lpr; a=$$?; wait $$mf; b=$$?; test $$a -eq 0 && test $$b -eq 0
 
 # The CSA ablation (ICL, +PMD, +PFR) and its untrained reference (the same encoder, zero-shot) on both
-# synthetic datasets, 3 seeds each, into $(DEMO_OUT)/ only: the checkout stays clean (README: Demo).
+# synthetic datasets, 3 seeds each, in one job pool, into $(DEMO_OUT)/ only: the checkout stays clean.
 demo: synthetic-data
-	$(REPRODUCE) --suite csa-ablation --force --results $(DEMO_OUT)/results --work-dir $(DEMO_OUT)/work_dirs \
-		--leaderboard-out $(DEMO_OUT)/LEADERBOARD.md --no-leaderboard
-	$(REPRODUCE) --suite baselines --only 'clip-zeroshot*' --force --results $(DEMO_OUT)/results \
+	$(REPRODUCE) --suite all --only 'rice-*' 'clip-zeroshot*' --force --results $(DEMO_OUT)/results \
 		--work-dir $(DEMO_OUT)/work_dirs --leaderboard-out $(DEMO_OUT)/LEADERBOARD.md
 
 # Every baseline, 3 seeds, added to the demo's folder and leaderboard (about 25 more minutes on 2 cores).

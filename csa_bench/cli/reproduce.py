@@ -60,8 +60,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--work-dir', default='work_dirs/reproduce',
                         help='work dirs go to WORK_DIR/<config stem>/seed<S> (default %(default)s)')
     parser.add_argument('--configs', default='configs', help='config root the suites are globbed in')
-    parser.add_argument('--only', default=None, metavar='GLOB',
-                        help='keep only the configs whose file stem matches GLOB (fnmatch)')
+    parser.add_argument('--only', default=None, metavar='GLOB', nargs='+',
+                        help='keep only the configs whose file stem matches one of the GLOBs (fnmatch)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                         help='overrides for every run (part of the config hash), e.g. train_cfg.max_iters=20')
     parser.add_argument('--leaderboard-out', default='leaderboard/LEADERBOARD.md')
@@ -285,16 +285,17 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f'--seeds must be >= 1, got {args.seeds}')
     configs = suite_configs(args.suite, args.dataset, args.configs)
     if args.only:
-        configs = [c for c in configs if fnmatch.fnmatch(c.stem, args.only)]
+        configs = [c for c in configs if any(fnmatch.fnmatch(c.stem, glob) for glob in args.only)]
     if not configs:
         raise CliError(f'no configs for suite {args.suite!r} and dataset {args.dataset!r} under '
                        f"{args.configs}/ (patterns {', '.join(SUITES[args.suite])}"
-                       + (f', stem matching {args.only!r})' if args.only else ')'))
+                       + (f", stem matching {' or '.join(map(repr, args.only))})" if args.only else ')'))
     if args.verify:
         return verify(args, configs, console)
     runs = plan_runs(configs, args.seeds, Path(args.results), Path(args.work_dir), args.cfg_options,
                      args.force)
-    todo = [r for r in runs if r.status == 'pending']
+    # Trained runs first, the short test-only ones last: with --jobs N they fill the pool's tail.
+    todo = sorted((r for r in runs if r.status == 'pending'), key=lambda r: r.zero_shot)
     console.print(f'{len(configs)} config(s) x {args.seeds} seed(s): {len(todo)} to run, '
                   f'{len(runs) - len(todo)} already done', highlight=False)
     if args.dry_run:

@@ -76,6 +76,7 @@ def fake(monkeypatch) -> SimpleNamespace:
 
     def test(config, checkpoint=None, *, work_dir=None, cfg_options=None, **_):
         cfg = api.load_config(config, cfg_options, work_dir)
+        state.calls.append(('test', Path(config).stem, cfg.randomness.seed))
         pq = _per_query(cfg.randomness.seed, state.shift)
         metrics = dict(_metrics(pq), n_queries=N_QUERIES)
         return SimpleNamespace(metrics=metrics, work_dir=work_dir, test_time_s=0.5, config=cfg, num_params=1000,
@@ -94,7 +95,7 @@ def test_verify_cli(tree: Path, fake: SimpleNamespace, capsys) -> None:  # noqa:
     fake.calls.clear()
     out = tree / 'verify'
     assert main(_argv(tree, '--verify', '--verify-out', str(out), *only)) == 0
-    assert [c[2] for c in fake.calls] == [42, 43, 44]   # every committed seed re-trained from scratch
+    assert [c[2] for c in fake.calls if c[0] == 'train'] == [42, 43, 44]   # every committed seed re-trained
     text = ' '.join(capsys.readouterr().out.split())
     assert 'identical' in text and '1 of 1 row(s) reproduced' in text
     assert {p: p.read_bytes() for p in (tree / 'results').rglob('*.json')} == committed   # untouched
@@ -117,3 +118,13 @@ def test_verify_refuses_to_write_into_the_results(tree: Path, fake: SimpleNamesp
     assert 'must not be overwritten' in capsys.readouterr().err
     assert main(_argv(tree, '--verify', '--only', 'rice-pmd_*')) == 2
     assert 'no committed results' in capsys.readouterr().err
+
+
+def test_only_accepts_several_globs_and_trains_before_testing_only(tree: Path, fake: SimpleNamespace,  # noqa: F811
+                                                                   capsys) -> None:
+    """``make demo`` runs the ablation and its zero-shot reference in one pool: --only takes several globs,
+    and the short test-only runs are queued after the trained ones."""
+    assert main(_argv(tree, '--only', 'rice-icl*', 'clip-zs*', '--no-leaderboard')) == 0
+    assert '2 config(s) x 1 seed(s): 2 to run' in ' '.join(capsys.readouterr().out.split())
+    assert fake.calls == [('train', 'rice-icl_tiny_synthetic-lpr4m', 42), ('test', 'rice-icl_tiny_synthetic-lpr4m', 42),
+                          ('test', 'clip-zs_tiny_synthetic-lpr4m', 42)]   # sorted by name, clip-zs would be first
