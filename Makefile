@@ -1,5 +1,5 @@
-# Two commands: `make demo` and `make test`. Both set up .venv when needed (idempotent: a stamp
-# file records the installed requirements, so a second run takes seconds).
+# Main commands: `make demo` and `make test` (README: Demo, Reproducibility); both set up .venv when needed
+# (idempotent: a stamp file records the installed requirements, so a second run takes seconds).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,14 @@ export CSA_DATA_ROOT ?= data
 # 2-core machines: one intra-op thread per process keeps the test workers from thrashing.
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: setup demo test bench lint clean-venv
+# Where `make demo` and `make demo-baselines` write (results, work dirs, LEADERBOARD.md, figures); ignored by git.
+DEMO_OUT ?= demo_out
+# Extra flags for `make leaderboard` (e.g. LEADERBOARD_FLAGS=--force to re-run rows whose results are current).
+LEADERBOARD_FLAGS ?=
+SYNTH := $(PY) -m csa_bench data synth --size small
+REPRODUCE := $(PY) -m csa_bench reproduce --dataset synthetic --seeds 3 --jobs 2
+
+.PHONY: setup synthetic-data demo demo-baselines leaderboard verify test bench lint clean-venv
 
 setup: $(STAMP)
 
@@ -18,15 +25,35 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# Generate the synthetic benchmark (reused when present), train and test every suite on it, and
-# regenerate the leaderboard. The CSA ablation and its untrained reference run 3 seeds (mean ± std
-# in the tables); the other baselines one.
-demo: setup
-	$(PY) -m csa_bench data synth --format lpr4m --size small --out $(CSA_DATA_ROOT)/synthetic-lpr4m
-	$(PY) -m csa_bench data synth --format movingfashion --size small --out $(CSA_DATA_ROOT)/synthetic-movingfashion
-	$(PY) -m csa_bench reproduce --suite csa-ablation --dataset synthetic --seeds 3 --jobs 2 --force --no-leaderboard
-	$(PY) -m csa_bench reproduce --suite baselines --dataset synthetic --jobs 2 --force --no-leaderboard
-	$(PY) -m csa_bench reproduce --suite baselines --only 'clip-zeroshot*' --dataset synthetic --seeds 3 --jobs 2 --force
+# The synthetic benchmark under $(CSA_DATA_ROOT) (reused when present and current); both formats at once.
+synthetic-data: setup
+	$(SYNTH) --format lpr4m --out $(CSA_DATA_ROOT)/synthetic-lpr4m & lpr=$$!; \
+	$(SYNTH) --format movingfashion --out $(CSA_DATA_ROOT)/synthetic-movingfashion & mf=$$!; \
+	wait $$lpr; a=$$?; wait $$mf; b=$$?; test $$a -eq 0 && test $$b -eq 0
+
+# The CSA ablation (ICL, +PMD, +PFR) and its untrained reference (the same encoder, zero-shot) on both
+# synthetic datasets, 3 seeds each, in one job pool, into $(DEMO_OUT)/ only: the checkout stays clean.
+demo: synthetic-data
+	$(REPRODUCE) --suite all --only 'rice-*' 'clip-zeroshot*' --force --results $(DEMO_OUT)/results \
+		--work-dir $(DEMO_OUT)/work_dirs --leaderboard-out $(DEMO_OUT)/LEADERBOARD.md
+
+# Every baseline, 3 seeds, added to the demo's folder and leaderboard (about 25 more minutes on 2 cores).
+demo-baselines: synthetic-data
+	$(REPRODUCE) --suite baselines --force --results $(DEMO_OUT)/results --work-dir $(DEMO_OUT)/work_dirs \
+		--leaderboard-out $(DEMO_OUT)/LEADERBOARD.md
+
+# Maintainers: (re)run every synthetic row (3 seeds) into leaderboard/results (runs whose result is current
+# are skipped) and regenerate leaderboard/LEADERBOARD.md, its figures and the README block.
+leaderboard: synthetic-data
+	$(REPRODUCE) --suite csa-ablation $(LEADERBOARD_FLAGS) --results leaderboard/results \
+		--work-dir work_dirs/reproduce --leaderboard-out leaderboard/LEADERBOARD.md --no-leaderboard
+	$(REPRODUCE) --suite baselines $(LEADERBOARD_FLAGS) --results leaderboard/results \
+		--work-dir work_dirs/reproduce --leaderboard-out leaderboard/LEADERBOARD.md
+
+# Re-run the committed synthetic rows into $(DEMO_OUT)/verify and check each against its committed interval.
+verify: synthetic-data
+	$(PY) -m csa_bench reproduce --suite all --dataset synthetic --jobs 2 --results leaderboard/results \
+		--verify --verify-out $(DEMO_OUT)/verify
 
 # The whole test suite; benchmarks are excluded by marker (run them with `make bench`).
 test: setup

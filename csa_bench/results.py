@@ -36,6 +36,11 @@ Rules (documented here because the leaderboard relies on them):
   every file under ``<data_root>/annotations/`` plus the top-level ``*.json`` / ``*.txt`` files of the
   test dataset's ``data_root`` (the official LPR4M and MovingFashion layouts keep their annotation files
   exactly there; frames, videos and images are not hashed).
+- ``per_query`` (optional; absent in older files): ``{query_ids: [str] sorted unique, first_rank: [int >= 1 |
+  null], ap: [float in [0, 1]] (optional)}``, one entry per query of the R@K denominator (written by
+  ``csa_bench.evaluation.functional.per_query_outcome``). It must reproduce the file's own ``R@K``
+  (``100 * mean(first_rank <= K)``) and ``n_queries``; the leaderboard's intervals and paired tests use
+  it (``csa_bench.evaluation.uncertainty``).
 - ``metrics``: numeric scalars only. A key with one ``prefix/`` before a main metric (``retrieval/R@1``)
   is stored without it; other keys are kept verbatim.
 """
@@ -240,7 +245,7 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
                 seed: int | None = None,
                 checkpoint: str | os.PathLike | None = None, num_params: int | None = None,
                 train_time_s: float | None = None, test_time_s: float | None = None,
-                cfg_options: Mapping[str, Any] | None = None) -> dict:
+                cfg_options: Mapping[str, Any] | None = None, per_query: dict | None = None) -> dict:
     """Build a schema-1 result record (the lower-level entry point, e.g. for ``csa-bench score``).
 
     Args:
@@ -249,6 +254,7 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
         annotations: A precomputed ``{'sha256', 'files'}``; default: from ``data_root`` or unknown.
         checkpoint: Checkpoint file; its sha256 is recorded.
         cfg_options: The ``--cfg-options`` overrides applied to the config (recorded verbatim).
+        per_query: Per-query outcome (module docstring); recorded when given.
     """
     if annotations is None:
         annotations = ({'sha256': None, 'files': 0} if data_root is None
@@ -267,6 +273,8 @@ def make_result(metrics: Mapping[str, Any], *, protocol: str, dataset: str, spli
         'hardware': hardware_info(), 'train_time_s': train_time_s, 'test_time_s': test_time_s,
         'cfg_options': _json_value(dict(cfg_options or {})), 'coverage': None, 'pretrained': {},
     }
+    if per_query is not None:
+        record['per_query'] = per_query
     return validate_result(record, '<new result>')
 
 
@@ -413,7 +421,8 @@ def result_from_test(outcome: Any, *, config_path: str | os.PathLike, checkpoint
         tta=str(tta), scoring=_scoring(rerank), train_data=train_data, seed=seed, checkpoint=checkpoint,
         num_params=num_params,
         train_time_s=train_time_s, test_time_s=outcome.test_time_s,
-        cfg_options=cfg.get('cfg_options'))   # recorded by engine.api.load_config
+        cfg_options=cfg.get('cfg_options'),   # recorded by engine.api.load_config
+        per_query=getattr(outcome, 'per_query', None))
     record['pretrained'] = pretrained_files(cfg)
     bad = getattr(outcome, 'bad_samples', None)
     if bad and bad.get('count'):   # samples skipped under on_bad_sample='skip' travel with the numbers
@@ -488,7 +497,48 @@ def validate_result(record: Any, source: str | os.PathLike) -> dict:
         for key in keys:
             if key not in record[field]:
                 raise ResultError(source, f'{field}.{key}', 'missing')
+    if 'per_query' in record:
+        _validate_per_query(record, source)
     return record
+
+
+def _validate_per_query(record: dict, source: str | os.PathLike) -> None:
+    """``per_query`` is well-formed and reproduces the record's own R@K and ``n_queries`` (module docstring)."""
+    data = record['per_query']
+    if not isinstance(data, dict):
+        raise ResultError(source, 'per_query', f'expected an object, got {type(data).__name__}')
+    ids, ranks = data.get('query_ids'), data.get('first_rank')
+    if not isinstance(ids, list) or not all(isinstance(q, str) for q in ids):
+        raise ResultError(source, 'per_query.query_ids', 'expected a list of strings')
+    if ids != sorted(set(ids)):
+        raise ResultError(source, 'per_query.query_ids', 'must be sorted and unique')
+    if not isinstance(ranks, list) or len(ranks) != len(ids):
+        raise ResultError(source, 'per_query.first_rank', f'expected a list of {len(ids)} entries (one per query)')
+    for index, rank in enumerate(ranks):
+        if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int) or rank < 1):
+            raise ResultError(source, f'per_query.first_rank[{index}]', f'expected an int >= 1 or null, got {rank!r}')
+    ap = data.get('ap')
+    if ap is not None and (not isinstance(ap, list) or len(ap) != len(ids) or not all(
+            isinstance(a, int | float) and not isinstance(a, bool) and 0.0 <= a <= 1.0 for a in ap)):
+        raise ResultError(source, 'per_query.ap', f'expected {len(ids)} numbers in [0, 1]')
+    extra = sorted(set(data) - {'query_ids', 'first_rank', 'ap'})
+    if extra:
+        raise ResultError(source, f'per_query.{extra[0]}', 'unknown key')
+    metrics = record['metrics']
+    if 'n_queries' in metrics and metrics['n_queries'] != len(ids):
+        raise ResultError(source, 'per_query', f"{len(ids)} queries but metrics.n_queries is {metrics['n_queries']}")
+    scale = record['protocol_info'].get('scale', 100.0)
+    scale = scale if isinstance(scale, int | float) and not isinstance(scale, bool) else 100.0
+    for name, value in metrics.items():
+        match = re.match(r'^(?:R@|top)(\d+)$', name)
+        if not match or value is None or not ids:
+            continue
+        k = int(match.group(1))
+        recomputed = scale * sum(1 for r in ranks if r is not None and r <= k) / len(ids)
+        if abs(recomputed - value) > 1e-6 * max(1.0, abs(value)):
+            raise ResultError(source, 'per_query',
+                              f'gives {name} = {recomputed:.4f} but metrics.{name} is {value}: the per-query '
+                              'outcome does not belong to these metrics')
 
 
 def write_result(path: str | os.PathLike, record: dict) -> None:

@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot is imported)
 
-from .rows import Row  # noqa: E402
+from .rows import Row, Stat  # noqa: E402
 from .tables import Table, ablation_figure  # noqa: E402
 
 _METADATA = {'Software': None}   # no version string: identical inputs give identical files
@@ -32,16 +32,29 @@ def _save(fig, path: Path) -> None:
         plt.close(fig)
 
 
+def _error_bar(stat: Stat) -> tuple[float, float]:
+    """(below, above) the mean: the 95% interval where known, else ± the seed std (0 for one seed)."""
+    if stat.low is not None and stat.high is not None:
+        return max(stat.mean - stat.low, 0.0), max(stat.high - stat.mean, 0.0)
+    return stat.std or 0.0, stat.std or 0.0
+
+
+def _yerr(stats: list[Stat]) -> list[list[float]] | None:
+    """matplotlib's asymmetric ``yerr`` (2, n), or None when every bar would have zero height."""
+    bars = [_error_bar(s) for s in stats]
+    return [[b[0] for b in bars], [b[1] for b in bars]] if any(b[0] or b[1] for b in bars) else None
+
+
 def recall_curves(table: Table, path: str | os.PathLike) -> None:
-    """One line per row: R@K (y) against K (x), std error bars; reported rows dashed."""
+    """One line per row: R@K (y) against K (x), 95% interval error bars (seed std for rows without
+    per-query data); reported rows dashed."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for row in table.reproduced + table.reported:
         ks = sorted(row.recall)
         if not ks:
             continue
         means = [row.recall[k].mean for k in ks]
-        errs = [row.recall[k].std or 0.0 for k in ks]
-        errs = errs if any(errs) else None   # single-seed and reported rows: no zero-height error caps
+        errs = _yerr([row.recall[k] for k in ks])   # reported and single-seed legacy rows: no zero caps
         style = '--' if row.kind == 'reported' else '-'
         label = f'{row.label} (reported)' if row.kind == 'reported' else row.label
         ax.errorbar(ks, means, yerr=errs, fmt=style + 'o', markersize=4, capsize=3, label=label)
@@ -63,7 +76,8 @@ def _series_name(row: Row) -> str:
 
 def ablation_chart(dataset: str, rows: list[Row], path: str | os.PathLike) -> None:
     """Grouped bars: x = component set (ICL, ICL+PMD, ...), one series per (provenance, protocol, tta),
-    height = the row's first-K value (std error bars). Series are not comparable with each other."""
+    height = the row's first-K value (95% interval error bars, or the seed std without per-query data).
+    Series are not comparable with each other."""
     rows = [r for r in rows if r.components and r.recall]
     sets = sorted({r.components for r in rows}, key=lambda c: (len(c), c))
     series: dict[str, dict[tuple, Row]] = {}
@@ -76,14 +90,14 @@ def ablation_chart(dataset: str, rows: list[Row], path: str | os.PathLike) -> No
     fig, ax = plt.subplots(figsize=(7, 4.2))
     width = 0.8 / max(len(series), 1)
     for index, (name, slot) in enumerate(sorted(series.items())):
-        xs, heights, errs = [], [], []
+        xs, heights, stats = [], [], []
         for x, comps in enumerate(sets):
             if comps in slot:
                 stat = slot[comps].recall[min(slot[comps].recall)]
                 xs.append(x + (index - (len(series) - 1) / 2) * width)
                 heights.append(stat.mean)
-                errs.append(stat.std or 0.0)
-        ax.bar(xs, heights, width=width * 0.95, yerr=errs if any(errs) else None, capsize=3, label=name,
+                stats.append(stat)
+        ax.bar(xs, heights, width=width * 0.95, yerr=_yerr(stats), capsize=3, label=name,
                hatch='//' if name.startswith('reported') else None, alpha=0.85)
     ax.set_xticks(range(len(sets)))
     ax.set_xticklabels(['+'.join(c) for c in sets])

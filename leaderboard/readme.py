@@ -27,7 +27,8 @@ def compact_table(table: Table) -> list[str]:
              '| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
     for row in table.reproduced:
         cells = [text(row.method), *('✔' if c in row.components else '' for c in COMPONENTS),
-                 *(_value(row.recall.get(k), (row.key, k) in table.best) for k in table.ks),
+                 *(_value(row.recall.get(k), (row.key, k) in table.best, (row.key, k) in table.tied,
+                          legacy=row.ranks is None) for k in table.ks),
                  str(len(row.seeds))]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return lines + ['']

@@ -23,10 +23,16 @@ hash, seed, git commit, hardware and wall times. *Reported* rows are published n
 `leaderboard/reported.yaml`, each with its source and status; they are never ranked against, nor marked best
 among, the reproduced rows. Synthetic-benchmark tables are separate: no published number is on that data.
 
-- Values are percentages. With several seeds: mean ± sample standard deviation (n − 1) over the seeds.
+- Values are percentages: the mean over seeds and its 95% bootstrap interval `[low, high]` over the test
+  queries and the seeds (a hierarchical bootstrap, 2,000 resamples, fixed generator seed; docs/statistics.md).
+  `†`: the result files keep no per-query outcome (written before it was recorded): mean ± sample standard
+  deviation (n − 1) over the seeds, no interval, never marked.
 - **Bold**: best value in its column among reproduced rows with the same test annotations (checksum) and
-  test-time setting (`tta`), the rows protocols.md §8 calls comparable. An empty cell was not measured or not
-  published (never interpolated).
+  test-time setting (`tta`), the rows protocols.md §8 calls comparable, and only when a one-sided paired sign
+  test over the same queries (per-query hits averaged over seeds) says it beats the runner-up with p < 0.05.
+  `≈`: the column's top value could not be told apart from the runner-up (p ≥ 0.05); every row the top does
+  not beat at p < 0.05 carries the mark too. An empty cell was not measured or not published (never
+  interpolated).
 - Rows compare only within one table (same dataset and protocol id). Figures are regenerated with this file
   (`--check` compares the markdown only).
 """
@@ -39,11 +45,19 @@ def _cell(value: object) -> str:
     return re.sub(r'(?<!\\)\|', r'\\|', str(value).replace('\n', ' '))
 
 
-def _value(stat: Stat | None, bold: bool) -> str:
+def _value(stat: Stat | None, bold: bool, tied: bool = False, legacy: bool = False) -> str:
+    """A cell: ``mean [low, high]`` with an interval, else ``mean ± std`` (``†`` with ``legacy``: a
+    reproduced row without per-query data); bold for a significant best, ``≈`` for a tie."""
     if stat is None:
         return ''
-    text = f'{stat.mean:.2f}' if stat.std is None else f'{stat.mean:.2f} ± {stat.std:.2f}'
-    return f'**{text}**' if bold else text
+    if stat.low is not None and stat.high is not None:
+        text = f'{stat.mean:.1f} [{stat.low:.1f}, {stat.high:.1f}]'
+    else:
+        text = f'{stat.mean:.2f}' if stat.std is None else f'{stat.mean:.2f} ± {stat.std:.2f}'
+        text += ' †' if legacy else ''
+    if bold:
+        return f'**{text}**'
+    return f'{text} ≈' if tied else text
 
 
 def _params(n: int | None) -> str:
@@ -67,7 +81,8 @@ def _row_cells(table: Table, row: Row, rank: str) -> list[str]:
     cells = [rank, method, code(row.label)]
     if table.has_components:
         cells += [_CHECK if c in row.components else '' for c in ('ICL', 'PMD', 'PFR')]
-    cells += [_value(row.recall.get(k), (row.key, k) in table.best) for k in table.ks]
+    cells += [_value(row.recall.get(k), (row.key, k) in table.best, (row.key, k) in table.tied,
+                     legacy=not reported and row.ranks is None) for k in table.ks]
     if reported:
         provenance = f'*reported* ({text(row.status)}): {text(row.source)}'
         cells += ['', '', text(row.train_data), f'tta={text(row.tta)}', '', '', provenance]

@@ -23,10 +23,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from csa_bench.identity import overrides_text, result_overrides
+from csa_bench.evaluation.uncertainty import bootstrap_intervals, rank_matrix
 from csa_bench.results import COMPONENTS, ResultError, load_result
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -45,11 +47,15 @@ class LeaderboardError(ValueError):
 
 @dataclass(frozen=True)
 class Stat:
-    """A metric over seeds: mean, sample std (None for one seed) and the seed count."""
+    """A metric over seeds: mean, sample std (None for one seed) and the seed count; ``low`` / ``high``:
+    the 95% bootstrap interval over queries and seeds (None without per-query data; see
+    ``csa_bench.evaluation.uncertainty``)."""
 
     mean: float
     std: float | None
     n: int
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass
@@ -82,6 +88,11 @@ class Row:
     key: str = ''                  # unique row identity (run key; reported: its id); best marks use it
     overrides: dict = field(default_factory=dict)   # result-changing --cfg-options of the row
 
+    #: Per-query outcome of every seed (result files' ``per_query``): sorted query ids and the
+    #: ``(seeds, queries)`` 1-based first-correct ranks (0 = none); None when a seed lacks it.
+    query_ids: tuple[str, ...] | None = field(default=None, repr=False)
+    ranks: Any = field(default=None, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         self.key = self.key or f'{self.kind}:{self.label}'
 
@@ -100,12 +111,23 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _stat(values: list[float]) -> Stat:
+def _stat(values: list[float], interval: tuple[float, float] | None = None) -> Stat:
     mean = sum(values) / len(values)
+    low, high = interval if interval is not None else (None, None)
     if len(values) < 2:
-        return Stat(mean, None, len(values))
+        return Stat(mean, None, len(values), low, high)
     var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-    return Stat(mean, math.sqrt(var), len(values))
+    return Stat(mean, math.sqrt(var), len(values), low, high)
+
+
+def _per_query(recs: list[dict], label: str) -> tuple[tuple[str, ...] | None, Any]:
+    """``(query ids, (S, Q) ranks)`` when every seed of a row has per-query data, else ``(None, None)``."""
+    if not all('per_query' in rec for rec in recs):
+        return None, None
+    try:
+        return rank_matrix([rec['per_query'] for rec in recs])
+    except ValueError as err:
+        raise LeaderboardError([f"row {label}: field 'per_query': {err} (same test annotations expected)"]) from err
 
 
 def load_protocols(path: str | os.PathLike = PROTOCOLS_FILE) -> dict[str, dict]:
@@ -313,11 +335,18 @@ def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
         label = Path(config_key(first['config'])).stem if first['config'] else first['method']
         label += f' [{overrides_text(overrides)}]' if overrides else ''
         files = [str(p) for path, _ in items for p in (path, *aliases.get(str(path), []))]
+        query_ids, ranks = _per_query(recs, label)
+        scale = first['protocol_info'].get('scale', 100.0)
+        scale = float(scale) if isinstance(scale, int | float) and not isinstance(scale, bool) else 100.0
+        intervals = (bootstrap_intervals(ranks, sorted(per_k), scale=scale)
+                     if ranks is not None and len(query_ids) else {})
+        recall = {k: _stat(v, (intervals[k].low, intervals[k].high) if k in intervals else None)
+                  for k, v in sorted(per_k.items())}
         rows.append(Row(
             kind='reproduced', dataset=first['dataset'], protocol=first['protocol'], method=first['method'],
             label=label, components=tuple(first['components']), tta=first['tta'],
             train_data=first['train_data'],
-            recall={k: _stat(v) for k, v in sorted(per_k.items())},
+            recall=recall,
             seeds=tuple(r['seed'] for r in recs if r['seed'] is not None), num_params=first['num_params'],
             checkpoints=tuple(r['checkpoint_sha256'] for r in recs if r['checkpoint_sha256']),
             annotations=first['annotations']['sha256'],
@@ -326,7 +355,7 @@ def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
             config_hash=first['config_hash'], dates=tuple(sorted(r['date'] for r in recs)),
             train_time_s=_mean(times['train_time_s']), test_time_s=_mean(times['test_time_s']),
             zero_shot=first['zero_shot'], scoring=first['scoring'], files=tuple(files), key=key,
-            overrides=overrides))
+            overrides=overrides, query_ids=query_ids, ranks=ranks))
     # One stem in two config folders: the labels show the folders so the rows stay distinguishable.
     stems: dict[tuple, int] = {}
     for row in rows:

@@ -2,17 +2,24 @@
 
 Ordering: reproduced rows by their first-K mean (descending), ties by label; then reported rows in
 the order of ``reported.yaml`` (the papers' own order).
-Best markers: per column (none when every value ties), among reproduced rows of one comparability
-class: the same dataset and protocol (the table), test annotations (checksum) and test-time setting
-(protocols.md §8: only those rows are comparable; how a method scores pairs is part of the method).
-Rows are told apart by ``Row.key`` (config path and overrides), never by the label or config stem,
-which two different runs may share.
+Best markers: per column, among reproduced rows of one comparability class: the same dataset and
+protocol (the table), test annotations (checksum) and test-time setting (protocols.md §8: only those
+rows are comparable; how a method scores pairs is part of the method). Rows are told apart by
+``Row.key`` (config path and overrides), never by the label or config stem, which two different runs
+may share.
+The top row of a column is *best* (bold) only when a one-sided paired sign test over the same queries
+(``csa_bench.evaluation.uncertainty.paired_sign_test``, per-query hits averaged over seeds) says it beats
+the runner-up with p < 0.05; otherwise the top row and every row it does not beat at p < 0.05 are
+*tied* (marked ≈). Rows without per-query data (older result files) cannot be tested: a column whose
+top row or runner-up lacks it gets no mark.
 Reported rows are never ranked nor marked, even when their protocol id is the table's.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from csa_bench.evaluation.uncertainty import ALPHA, hits_at_k, paired_sign_test
 
 from .rows import Row
 
@@ -32,6 +39,7 @@ class Table:
     reproduced: list[Row] = field(default_factory=list)
     reported: list[Row] = field(default_factory=list)
     best: set[tuple[str, int]] = field(default_factory=set)   # (row key, K) holding a best value
+    tied: set[tuple[str, int]] = field(default_factory=set)   # (row key, K) not separable from the top
 
     @property
     def slug(self) -> str:
@@ -73,6 +81,11 @@ def comparability_class(row: Row) -> tuple:
     return (row.dataset, row.protocol, row.annotations, row.tta)
 
 
+def _paired(a: Row, b: Row) -> bool:
+    """Both rows carry per-query outcomes on the same queries (a paired test is possible)."""
+    return a.ranks is not None and b.ranks is not None and a.query_ids == b.query_ids
+
+
 def _mark_best(table: Table) -> None:
     groups: dict[tuple, list[Row]] = {}
     for row in table.reproduced:
@@ -81,11 +94,21 @@ def _mark_best(table: Table) -> None:
         if len(rows) < 2:
             continue   # a lone row is not "best" of anything
         for k in table.ks:
-            values = [(row.recall[k].mean, row.key) for row in rows if k in row.recall]
-            if len({round(v, 2) for v, _ in values}) > 1:   # all tied: nobody is "best"
-                top = max(v for v, _ in values)
-                # Compare at the printed precision so that equal-looking values are all marked.
-                table.best.update((key, k) for v, key in values if round(v, 2) == round(top, 2))
+            ranked = sorted((row for row in rows if k in row.recall),
+                            key=lambda row: (-row.recall[k].mean, row.key))
+            # Compare at the printed precision: equal-looking values are never told apart.
+            if len(ranked) < 2 or len({round(row.recall[k].mean, 2) for row in ranked}) == 1:
+                continue
+            top, runner_up = ranked[0], ranked[1]
+            if not _paired(top, runner_up):
+                continue   # no per-query data: the difference cannot be tested, so nothing is marked
+            top_hits = hits_at_k(top.ranks, k)
+            if paired_sign_test(top_hits, hits_at_k(runner_up.ranks, k)) < ALPHA:
+                table.best.add((top.key, k))
+                continue
+            table.tied.add((top.key, k))
+            table.tied.update((row.key, k) for row in ranked[1:]
+                              if _paired(top, row) and paired_sign_test(top_hits, hits_at_k(row.ranks, k)) >= ALPHA)
 
 
 def build_tables(reproduced: list[Row], reported: list[Row], protocols: dict[str, dict]) -> list[Table]:

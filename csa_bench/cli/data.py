@@ -30,8 +30,9 @@ MARKER = '.csa_bench_synth.json'
 #: What ``synth`` wrote (:mod:`csa_bench.utils.owned_tree`); only these files are ever replaced.
 MANIFEST = '.csa_bench_synth.manifest'
 #: Bumped when the generator's output changes, so that an old tree is regenerated
-#: (2: synthetic MovingFashion with 5x the shops).
-GENERATOR_VERSION = 2
+#: (2: synthetic MovingFashion with 5x the shops; 3: test splits sized for ±3-point R@1 intervals,
+#: 40-image LPR4M live galleries, several test videos per MovingFashion product).
+GENERATOR_VERSION = 3
 FORMATS = ('lpr4m', 'movingfashion')
 
 console = Console()

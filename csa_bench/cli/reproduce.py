@@ -26,6 +26,11 @@ Rules (documented here, relied on by ``make demo``):
   everything from scratch. Training resumes from the work dir's last checkpoint only when the work
   dir was started by the same config hash (``<work dir>/csa_bench_config_hash``).
 - A failing run is reported and counted; the others still run; the exit status is then 1.
+- ``--verify`` re-runs the committed rows (every config of the selection with results in ``--results``,
+  the committed seeds) into ``--verify-out`` (default: a new temporary folder; never inside
+  ``--results``), from scratch, and compares each row with :mod:`csa_bench.engine.verify` (R@1 inside the
+  committed 95% interval, or identical); exit status 1 when a row is not reproduced. Nothing under
+  ``--results`` and no leaderboard file is written.
 - ``--jobs N`` runs N jobs at once in worker processes with ``--threads`` torch threads each (the
   2-core demo: 2 jobs x 1 thread; tiny models gain little from intra-op threads, and two processes
   overlap data loading with compute). Validation during training is skipped (``val_interval`` past
@@ -67,8 +72,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help='work dirs go to WORK_DIR/<config stem>/seed<S> (default RESULTS/../work_dirs)')
     parser.add_argument('--configs', default=None,
                         help="config root the suites are globbed in (default: the installed project's configs/)")
-    parser.add_argument('--only', default=None, metavar='GLOB',
-                        help='keep only the configs whose file stem matches GLOB (fnmatch)')
+    parser.add_argument('--only', default=None, metavar='GLOB', nargs='+',
+                        help='keep only the configs whose file stem matches one of the GLOBs (fnmatch)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None, metavar='KEY=VALUE',
                         help='overrides for every run (part of the config hash), e.g. train_cfg.max_iters=20')
     parser.add_argument('--leaderboard-out', default=None,
@@ -81,6 +86,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help='torch threads per job (default: 1 when --jobs > 1, else torch\'s default)')
     parser.add_argument('--dry-run', action='store_true',
                         help='list the runs and whether each would be skipped')
+    parser.add_argument('--verify', action='store_true',
+                        help='re-run the committed rows found in --results (their seeds) into --verify-out and '
+                        'report whether each new R@1 falls inside the committed 95%% interval; exit 1 if one '
+                        'does not (--results and the leaderboard are never written)')
+    parser.add_argument('--verify-out', default=None, metavar='DIR',
+                        help='where --verify writes its results and work dirs (default: a new temporary folder)')
     return parser
 
 
@@ -180,7 +191,9 @@ def _execute(run: Run) -> dict:
         run.work_dir.mkdir(parents=True, exist_ok=True)
         marker.write_text(run.config_hash + '\n')
         # No validation inside training: the run is tested right below (same split for synthetic).
-        train_options = dict(cfg_options or {}, **{'train_cfg.val_interval': 10**9})
+        # val_begin too: mmengine also validates at the last iteration whatever the interval, which
+        # cost a second full evaluation per run.
+        train_options = dict(cfg_options or {}, **{'train_cfg.val_interval': 10**9, 'train_cfg.val_begin': 10**9})
         trained = api.train(run.config, work_dir=str(run.work_dir), cfg_options=train_options,
                             resume='auto' if resume else False, overwrite=not resume, seed=run.seed)
         if not trained.checkpoint:
@@ -324,14 +337,17 @@ def _run(args: argparse.Namespace) -> int:
         raise CliError(f'--seeds must be >= 1, got {args.seeds}')
     configs = suite_configs(args.suite, args.dataset, args.configs)
     if args.only:
-        configs = [c for c in configs if fnmatch.fnmatch(c.stem, args.only)]
+        configs = [c for c in configs if any(fnmatch.fnmatch(c.stem, glob) for glob in args.only)]
     if not configs:
         raise CliError(f'no configs for suite {args.suite!r} and dataset {args.dataset!r} under '
                        f"{args.configs}/ (patterns {', '.join(SUITES[args.suite])}"
-                       + (f', stem matching {args.only!r})' if args.only else ')'))
+                       + (f", stem matching {' or '.join(map(repr, args.only))})" if args.only else ')'))
+    if args.verify:
+        return verify(args, configs, console)
     runs = plan_runs(configs, args.seeds, Path(args.results), Path(args.work_dir), args.cfg_options,
                      args.force)
-    todo = [r for r in runs if r.status == 'pending']
+    # Trained runs first, the short test-only ones last: with --jobs N they fill the pool's tail.
+    todo = sorted((r for r in runs if r.status == 'pending'), key=lambda r: r.zero_shot)
     console.print(f'{len(configs)} config(s) x {args.seeds} seed(s): {len(todo)} to run, '
                   f'{len(runs) - len(todo)} already done', highlight=False)
     if args.dry_run:
@@ -364,3 +380,76 @@ def _run(args: argparse.Namespace) -> int:
         console.print(f'[red]{len(failed)} of {len(runs)} run(s) failed[/]; see the notes above',
                       highlight=False)
     return code
+
+
+# ----------------------------------------------------------------------------- --verify
+def _committed(results: Path, stem: str) -> list[dict]:
+    """The valid committed records of one config (``<results>/<stem>/seed*.json``); invalid ones are an error."""
+    from csa_bench.results import ResultError, load_result
+
+    records = []
+    for path in sorted((results / stem).glob('seed*.json')):
+        try:
+            records.append(load_result(path))
+        except ResultError as err:
+            raise CliError(f'--verify: {err}') from err
+    return records
+
+
+def verify(args: argparse.Namespace, configs: list[Path], console: Console) -> int:
+    """``--verify``: re-run every committed (config, seed) into ``--verify-out``, compare, print a summary.
+
+    The comparison rules are :mod:`csa_bench.engine.verify`'s; returns 1 when any row is not reproduced.
+    """
+    import tempfile
+
+    from csa_bench.engine.verify import compare_row
+    from csa_bench.results import load_result
+
+    results = Path(args.results)
+    out = Path(args.verify_out) if args.verify_out else Path(tempfile.mkdtemp(prefix='csa-bench-verify-'))
+    if out.resolve() == results.resolve() or results.resolve() in out.resolve().parents:
+        raise CliError(f'--verify-out {out} lies inside --results {results}: the committed results must not be '
+                       'overwritten; choose another folder')
+    # Rows whose files record no seed cannot be re-run as they were: they are not verifiable.
+    committed = {c.stem: recs for c in configs
+                 if (recs := _committed(results, c.stem)) and all(r['seed'] is not None for r in recs)}
+    if not committed:
+        raise CliError(f'--verify: no committed results (with seeds) under {results}/ for the selected configs')
+    configs = [c for c in configs if c.stem in committed]
+    wanted = {stem: {r['seed'] for r in recs} for stem, recs in committed.items()}
+    # Plan enough seeds (config seed + 0..N-1) to cover every committed seed; keep only those.
+    bases = {r.config.stem: r.seed for r in plan_runs(configs, 1, out / 'results', out / 'work', args.cfg_options)}
+    needed = max(max(seeds) - bases[stem] + 1 for stem, seeds in wanted.items())
+    runs = [r for r in plan_runs(configs, max(needed, 1), out / 'results', out / 'work', args.cfg_options, True)
+            if r.seed in wanted[r.config.stem]]
+    console.print(f'verify: re-running {len(runs)} committed run(s) of {len(configs)} row(s) into {out}',
+                  highlight=False)
+    failures: dict[str, dict[int, str]] = {}
+    for job in _jobs(runs, args.jobs, args.threads):
+        colour = 'green' if job.status == 'done' else 'red'
+        console.print(f'[{colour}]{job.status}[/] {job.config.stem} seed {job.seed} in {job.wall_s:.1f} s '
+                      f'{job.first_metric}' + (f'\n  {job.reason}' if job.status == 'failed' else ''),
+                      highlight=False)
+        if job.status == 'failed':
+            failures.setdefault(job.config.stem, {})[job.seed] = job.reason
+    verdicts = []
+    for stem, recs in sorted(committed.items()):
+        rerun = {r.seed: (load_result(r.result) if r.status == 'done' and r.result.is_file() else None)
+                 for r in runs if r.config.stem == stem}
+        verdicts.append(compare_row(stem, recs, rerun, failures.get(stem)))
+    table = Table(title=f'reproduce --verify: re-runs in {out} against {results}')
+    for name in ('row', 'seeds', 'metric', 'committed [95% interval]', 're-run', 'verdict', 'note'):
+        table.add_column(name, overflow='fold')
+    for v in verdicts:
+        interval = f' [{v.interval.low:.1f}, {v.interval.high:.1f}]' if v.interval else ''
+        committed_text = '' if v.committed is None else f'{v.committed:.2f}{interval}'
+        colour = 'green' if v.passed else 'red'
+        table.add_row(v.row, ','.join(map(str, v.seeds)), v.metric, committed_text,
+                      '' if v.rerun is None else f'{v.rerun:.2f}', f'[{colour}]{v.status}[/]', v.note)
+    Console(width=max(console.width, 160)).print(table)
+    bad = [v for v in verdicts if not v.passed]
+    console.print(f'{len(verdicts) - len(bad)} of {len(verdicts)} row(s) reproduced (identical or inside the '
+                  'committed 95% interval)' + (f'; not reproduced: {", ".join(v.row for v in bad)}' if bad else ''),
+                  highlight=False)
+    return 1 if bad else 0

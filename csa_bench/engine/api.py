@@ -53,6 +53,8 @@ class TestOutcome:
     partial_load: dict | None = None
     #: The checkpoint was allowed to be fully unpickled (``unsafe_load``).
     unsafe_load: bool = False
+    #: The first retrieval metric's per-query outcome (``functional.per_query_outcome``), or None.
+    per_query: dict | None = None
 
 
 def load_config(config: str | os.PathLike, cfg_options: dict | None = None,
@@ -226,5 +228,8 @@ def test(config: str | os.PathLike, checkpoint: str | None = None, *, work_dir: 
         elapsed = time.perf_counter() - start
     bad = (runner.message_hub.get_info('bad_samples') or {}).get('test', {})
     partial = (runner.partial_load or {'missing': 0, 'unexpected': 0, 'shape_mismatch': 0}) if allow_partial else None
+    per_query = next((m.last_result['per_query'] for m in runner.test_loop.evaluator.metrics
+                      if isinstance(getattr(m, 'last_result', None), dict) and 'per_query' in m.last_result),
+                     None)
     return TestOutcome(metrics=dict(metrics), work_dir=cfg.work_dir, test_time_s=elapsed, config=cfg,
-                       bad_samples=bad, partial_load=partial, unsafe_load=unsafe_load)
+                       bad_samples=bad, partial_load=partial, unsafe_load=unsafe_load, per_query=per_query)

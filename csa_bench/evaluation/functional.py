@@ -149,6 +149,42 @@ def summarize(
     return out
 
 
+def per_query_outcome(
+    query_ids: Sequence[str],
+    positive_ranks: Tensor,
+    missing_ids: Sequence[str] = (),
+    *,
+    denominator: str = 'all-gt',
+) -> dict[str, list]:
+    """Each denominator query's outcome, for intervals and paired tests (``csa_bench.evaluation.uncertainty``).
+
+    Args:
+        query_ids: ``Q`` ids of the ranked queries (rows of ``positive_ranks``).
+        positive_ranks: ``(Q, P)`` long, ``-1`` padded (as :func:`summarize` takes it).
+        missing_ids: GT queries without a prediction; included (as misses) only under ``'all-gt'``.
+        denominator: the protocol's denominator rule.
+
+    Returns:
+        ``{'query_ids': [str] sorted, 'first_rank': [int | None], 'ap': [float]}`` aligned with the
+        sorted ids: the 1-based rank of the first correct gallery entry (``None`` = none retrieved:
+        a missing query or an unreachable GT) and the AP in ``[0, 1]`` (rounded to 6 decimals).
+        ``R@K = 100 * mean(first_rank <= K)`` and ``mAP = 100 * mean(ap)`` reproduce :func:`summarize`.
+        Sorted ids make two results on the same test set row-aligned.
+    """
+    if denominator not in DENOMINATORS:
+        raise ValueError(f'denominator must be one of {DENOMINATORS}, got {denominator!r}')
+    if len(query_ids) != positive_ranks.shape[0]:
+        raise ValueError(f'{len(query_ids)} query ids for {positive_ranks.shape[0]} ranked rows')
+    first = first_ranks(positive_ranks).tolist()
+    ap = average_precision(positive_ranks).tolist()
+    rows = {qid: (None if math.isinf(r) else int(r) + 1, round(a, 6))
+            for qid, r, a in zip(query_ids, first, ap, strict=True)}
+    if denominator == 'all-gt':
+        rows.update({qid: (None, 0.0) for qid in missing_ids})
+    ids = sorted(rows)
+    return {'query_ids': ids, 'first_rank': [rows[q][0] for q in ids], 'ap': [rows[q][1] for q in ids]}
+
+
 def positive_ranks_from_lists(
     ranked: Mapping[str, Sequence[str]],
     gt: Mapping[str, Sequence[str]],

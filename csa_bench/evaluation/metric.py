@@ -44,6 +44,7 @@ from csa_bench.registry import METRICS
 
 from .dump import rankings_to_official, write_dump
 from .evaluate import RetrievalInputs, evaluate, normalise_missing
+from .functional import per_query_outcome
 from .protocols import get_protocol
 from .ranking import DEFAULT_MAX_BLOCK_ELEMS, EmbeddingScorer
 from .rerank import PairScorer, RerankConfig, stack_states
@@ -111,7 +112,8 @@ class RetrievalMetric(BaseMetric):
         self.device = device
         #: set by ``PairwiseScorerHook`` (the model's ``pairwise_scorer``) when rerank is on.
         self.pairwise_scorer: object | None = None
-        #: the last evaluation's full result (metrics + protocol + scoring), also dumped.
+        #: the last evaluation's full result (metrics + protocol + scoring + ``per_query``, see
+        #: ``functional.per_query_outcome``), also dumped.
         self.last_result: dict | None = None
 
     @property
@@ -219,6 +221,9 @@ class RetrievalMetric(BaseMetric):
             'split': self.protocol.split,
             'excluded_queries': sorted(excluded),
             'query_subset': self.query_subset,
+            # Per-query first ranks: result files keep them for intervals and paired tests.
+            'per_query': per_query_outcome(inputs.query_ids, rankings.positive_ranks, list(inputs.missing),
+                                           denominator=self.protocol.denominator),
         }
         self._log(metrics)
         if self.dump_dir:

@@ -23,7 +23,7 @@ def test_block_is_written_then_checked(tmp_path: Path) -> None:
     assert generate(str(results), str(out), figures=False, readme=str(readme)) == 0
     text = readme.read_text()
     assert text.startswith('# project\n\nintro\n\n') and text.endswith('\n\n## after\n')
-    assert 'old text' not in text and '| RICE | ✔ |  |  | 31.00 |' in text
+    assert 'old text' not in text and '| RICE | ✔ |  |  | 31.00 † |' in text
     assert '(../board/LEADERBOARD.md)' not in text and '(board/LEADERBOARD.md)' in text
     assert generate(str(results), str(out), check=True, figures=False, readme=str(readme)) == 0
     # A new result makes the README block stale: --check fails until it is regenerated.

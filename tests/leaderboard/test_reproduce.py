@@ -101,7 +101,7 @@ def test_runs_then_skips_then_reruns_changed_config(tree: Path, calls: list) -> 
     assert record['seed'] == 43 and record['components'] == ['ICL', 'PMD'] and record['num_params'] == 1000
     assert record['annotations']['files'] == 1 and record['train_time_s'] == 1.0
     board = (tree / 'board' / 'LEADERBOARD.md').read_text()
-    assert '**15.50 ± 0.71**' in board and 'none (zero-shot)' in board
+    assert '15.50 ± 0.71 †' in board and 'none (zero-shot)' in board
 
     calls.clear()
     assert main(_argv(tree, '--seeds', '2')) == 0
@@ -188,6 +188,7 @@ def test_real_tiny_reproduce_end_to_end(tmp_path: Path, repo_root: Path, monkeyp
     assert record['protocol'] == 'lpr4m-csa' and record['protocol_info']['k_list'] == [1, 3, 5, 10]
     assert len(record['checkpoint_sha256']) == 64 and record['num_params'] > 0
     assert record['annotations']['files'] > 0 and record['train_time_s'] > 0
+    assert len(record['per_query']['query_ids']) == record['metrics']['n_queries'] > 0   # per-query outcome kept
     label = f'`{configs[0].stem} [train_cfg.max_iters=2, train_cfg.val_interval=2]`'
     assert label in (tmp_path / 'board' / 'LEADERBOARD.md').read_text()
     before = result.read_bytes()

@@ -6,14 +6,24 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-#: Dataset sizes. ``small`` is the ``make demo`` default (< 1 min on 2 cores); ``tiny`` is for tests.
+#: Dataset sizes. ``small`` is the ``make demo`` default; ``tiny`` is for tests (a few seconds).
+#: LPR4M keys: ``shops`` lives x ``products`` each (one per-live gallery of ``products`` main images),
+#: ``train_clips`` per product, ``test_clips`` (low, high) per product. MovingFashion keys: ``mf_products``
+#: per shop (its shop count is ``shops`` x ``SHOP_SCALE``) and ``mf_test_videos`` per test product (each
+#: video is one query). Test splits are sized for statistical power (docs/statistics.md): ``small`` has
+#: ~1,080 LPR4M and 1,068 MovingFashion queries, so the query part of a row's 95% interval on R@1 is at
+#: most ±3 points at any hit rate (1.96·sqrt(0.25/1068) = 0.030; it was ±9 with the 90 queries of
+#: generator version 2), and 40-image live galleries keep R@10 below 100.
 SIZES: dict[str, dict] = {
     # 2 shops x 4 products: a few hundred small JPEGs, ~1 s.
-    'tiny': dict(shops=2, products=4, train_clips=2, test_clips=(1, 1), frames=(6, 12), views=2, image=96),
-    # 6 shops x 10 products, ~4 training clips and 1-2 test clips per product (LPR4M-like ratios).
-    'small': dict(shops=6, products=10, train_clips=4, test_clips=(1, 2), frames=(7, 14), views=3, image=96),
-    'medium': dict(shops=12, products=16, train_clips=8, test_clips=(2, 3), frames=(8, 16), views=3,
-                   image=96),
+    'tiny': dict(shops=2, products=4, train_clips=2, test_clips=(1, 1), frames=(6, 12), views=2, image=96,
+                 mf_products=4, mf_test_videos=1),
+    # LPR4M: 6 lives x 40 products, 2 training clips and 4-5 test clips per product (~1,080 queries).
+    # MovingFashion: 30 shops x 10 products, 12 test videos per test product (1,068 queries, 90 images).
+    'small': dict(shops=6, products=40, train_clips=2, test_clips=(4, 5), frames=(7, 14), views=3, image=96,
+                  mf_products=10, mf_test_videos=12),
+    'medium': dict(shops=12, products=40, train_clips=4, test_clips=(4, 5), frames=(8, 16), views=3,
+                   image=96, mf_products=16, mf_test_videos=12),
 }
 #: JPEG quality of written frames (small files; the artefacts are part of the realism).
 JPEG_QUALITY = 90

@@ -7,8 +7,9 @@ Written files (``train.json`` / ``test.json`` atomically; same seed -> byte-iden
     imgs/<32 hex>.jpg|.png    shop images: .jpg for source 1 (regular), .png for source 0 (hard)
 
 Train and test products are disjoint (as in the real archive). Some training products have two
-videos; one test video shows two products and is listed under both (a multi-positive query, as the
-13 shared test videos of the real archive). Hard products (source 0) get smaller, shorter, more
+videos; each test product has the size's ``mf_test_videos`` videos (one query each); one test video
+shows two products and is listed under both (a multi-positive query, as the 13 shared test videos of
+the real archive). Hard products (source 0) get smaller, shorter, more
 occluded appearances. About half the products carry ``tracklets`` (true pixel boxes per frame).
 """
 from __future__ import annotations
@@ -28,11 +29,11 @@ from .world import hex_id, make_plan, make_shops
 VIDEO_FPS = 2
 #: Share of each shop's products held out for the test split.
 TEST_SHARE = 0.3
-#: MovingFashion has about one video per product (LPR4M: ~12 clips per image), so it needs more
-#: shops than the LPR4M benchmark of the same size for a usable train set and test gallery. At 5x
-#: ('small': 210 train products, 89 test queries, a global gallery of 90) one query is 1.1 points of
-#: R@1; at 2x (36 queries) three seeds could not tell trained rows from the untrained encoder, and at
-#: 8x the tiny twins stayed near chance in their 1,000 iterations (3 seeds each, measured).
+#: MovingFashion has about one training video per product (LPR4M: ~12 clips per image), so it needs
+#: more shops than the LPR4M benchmark of the same size for a usable train set and test gallery. At 5x
+#: ('small': 210 train products, a global gallery of 90) the tiny twins learn in their 1,000
+#: iterations; at 8x they stayed near chance (3 seeds each, measured with generator version 2). The
+#: test queries come from several videos per test product (``mf_test_videos``), not from more shops.
 SHOP_SCALE = 5
 
 
@@ -64,7 +65,7 @@ def write_movingfashion(out: Path, seed: int, size: str, shop_scale: int = SHOP_
     image = cfg['image']
     # MF videos are longer than LPR4M's 1 fps clips: written at 2 fps, 1 fps decoding halves them.
     frames_range = (2 * cfg['frames'][0], 2 * cfg['frames'][1])
-    shops = make_shops(rng, cfg['shops'] * shop_scale, cfg['products'])
+    shops = make_shops(rng, cfg['shops'] * shop_scale, cfg['mf_products'])
     splits: dict[str, dict] = {'train': {}, 'test': {}}
     videos = 0
     for shop in shops:
@@ -77,7 +78,7 @@ def write_movingfashion(out: Path, seed: int, size: str, shop_scale: int = SHOP_
             entry = {'img_path': img_rel, 'video_paths': [], 'source': source}
             tracked = rng.random() < 0.5
             tracklets = []
-            count = 1 if split == 'test' else (2 if rng.random() < 0.2 else 1)
+            count = cfg['mf_test_videos'] if split == 'test' else (2 if rng.random() < 0.2 else 1)
             for _ in range(count):
                 plan = make_plan(rng, shop, index, frames_range, hard=source == 0, multi_prob=0.0)
                 frames, boxes = render_clip(shop, plan, image)
@@ -91,11 +92,12 @@ def write_movingfashion(out: Path, seed: int, size: str, shop_scale: int = SHOP_
                 entry['tracklets'] = tracklets
             splits[split][f'{len(splits[split]):06d}'] = entry
     if len(splits['test']) >= 2:
-        # One test video shared by two products: the last product lists the one before's video
-        # instead of its own (whose file is removed), a multi-positive query.
+        # One test video shared by two products: the last product lists the first video of the one
+        # before instead of its own (whose files are removed), a multi-positive query.
         first, second = (splits['test'][k] for k in list(splits['test'])[-2:])
-        (out / second['video_paths'][0]).unlink()
-        videos -= 1
+        for rel in second['video_paths']:
+            (out / rel).unlink()
+        videos -= len(second['video_paths'])
         second['video_paths'] = [first['video_paths'][0]]
         second.pop('tracklets', None)
     for split, content in splits.items():
