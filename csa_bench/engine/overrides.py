@@ -11,6 +11,8 @@ merged, and the LR schedule follows an overridden ``train_cfg.max_iters``.
   * a ``type=`` component whose registered class accepts that keyword (its ``__init__`` chain, read by
     :func:`csa_bench.engine.validation.accepted_params`; a class that passes ``**kwargs`` on to a
     library accepts any key, the library then judges it);
+  * a dict of named components (every value has a ``type``, e.g. ``default_hooks``) when the same
+    overrides set the new entry's ``type`` (``default_hooks.mine.type=MyHook``): a new component;
 
   anything else is an unknown key: the error names the path and suggests the closest keys (difflib);
 - a top-level key that the config file defines but nobody reads (a file variable such as ``max_iters``,
@@ -97,7 +99,12 @@ def _paths_ending(node: Any, name: str, prefix: str = '') -> list[str]:
     return found
 
 
-def _check_key(cfg: Mapping, key: str) -> str | None:
+def _named_components(node: Mapping) -> bool:
+    """``node`` maps names to components (``default_hooks``): every value is a dict with a ``type``."""
+    return bool(node) and 'type' not in node and all(isinstance(v, Mapping) and 'type' in v for v in node.values())
+
+
+def _check_key(cfg: Mapping, key: str, new_components: frozenset[str] = frozenset()) -> str | None:
     parts = key.split('.')
     if parts[0] in cfg and parts[0] not in RUNTIME_KEYS:
         copies = _paths_ending({k: v for k, v in cfg.items() if k != parts[0]}, parts[0])
@@ -124,6 +131,8 @@ def _check_key(cfg: Mapping, key: str) -> str | None:
             if part in RUNTIME_KEYS:
                 return None
             return f'{key}: unknown top-level key {part!r}{_suggest(part, sorted(set(node) | RUNTIME_KEYS))}'
+        if path in new_components and _named_components(node):
+            return None   # a new named component (e.g. a hook), its ``type`` set by the same overrides
         target = _component(node.get('type'))
         params, is_open = accepted_params(target) if target is not None else ({}, False)
         if part in params or is_open:
@@ -139,7 +148,8 @@ def _check_key(cfg: Mapping, key: str) -> str | None:
 def override_problems(cfg: Mapping, cfg_options: Mapping[str, Any]) -> list[str]:
     """One message per override key that would be ignored or is unknown (rules in the module docstring)."""
     root = _root(cfg)
-    return [problem for key in cfg_options if (problem := _check_key(root, str(key)))]
+    new_components = frozenset(str(key)[:-len('.type')] for key in cfg_options if str(key).endswith('.type'))
+    return [problem for key in cfg_options if (problem := _check_key(root, str(key), new_components))]
 
 
 # ------------------------------------------------------------------------------ schedule

@@ -39,7 +39,7 @@ def _in_repo(repo_root, monkeypatch) -> None:
 ])
 def test_unknown_or_ignored_keys_are_refused_before_building(options, message, monkeypatch) -> None:
     built = []
-    monkeypatch.setattr(api.Runner, 'from_cfg', classmethod(lambda cls, c: built.append(c)))
+    monkeypatch.setattr(api.CheckedRunner, 'from_cfg', classmethod(lambda cls, c: built.append(c)))
     with pytest.raises(api.ConfigError, match=message) as info:
         api.train(TINY, work_dir='unused', cfg_options=options)
     assert str(info.value).startswith(f'{TINY}: --cfg-options: ') and '\n' not in str(info.value)
@@ -54,6 +54,13 @@ def test_keys_a_component_accepts_or_the_runner_reads_are_allowed() -> None:
         'model.losses.0.loss_weight': 0.5, 'global_batch_size': 8})
     assert cfg.model.encoder.img_size == 32 and cfg.model.skip_padded_frames is True
     assert cfg.auto_scale_lr == {'base_batch_size': 16} and cfg.model.losses[0].loss_weight == 0.5
+
+
+def test_a_new_named_component_needs_its_type() -> None:
+    cfg = api.load_config(TINY, {'default_hooks.extra.type': 'RNGStateHook', 'default_hooks.extra.priority': 'LOW'})
+    assert cfg.default_hooks.extra == {'type': 'RNGStateHook', 'priority': 'LOW'}
+    with pytest.raises(api.ConfigError, match='default_hooks.extra: unknown key'):
+        api.load_config(TINY, {'default_hooks.extra.priority': 'LOW'})   # no type: a typo, not a new hook
 
 
 def test_runtime_keys_cover_the_runner_arguments() -> None:
