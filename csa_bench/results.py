@@ -91,7 +91,8 @@ _FIELDS: dict[str, tuple] = {
 # Optional fields (added after schema 1 was first written): accepted types and the default a file
 # without them gets on load.
 _OPTIONAL_FIELDS: dict[str, tuple[tuple, Any]] = {'cfg_options': ((dict,), {}), 'coverage': ((dict, None), None),
-                                                  'pretrained': ((dict,), {})}
+                                                  'pretrained': ((dict,), {}), 'allow_partial': ((bool,), False),
+                                                  'partial_load': ((dict, None), None)}
 
 
 class ResultError(ValueError):

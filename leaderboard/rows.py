@@ -32,6 +32,8 @@ from csa_bench.evaluation.uncertainty import bootstrap_intervals, rank_matrix
 from csa_bench.results import COMPONENTS, ResultError, load_result
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: Shown after the label (and part of the row key) of runs whose checkpoint was loaded with --allow-partial.
+PARTIAL_MARK = ' [partial load]'
 REPORTED_FILE = PACKAGE_DIR / 'reported.yaml'
 PROTOCOLS_FILE = PACKAGE_DIR / 'protocols.yaml'
 _K_KEY = re.compile(r'^(?:R@|top)(\d+)$')
@@ -222,7 +224,9 @@ def config_key(config: str) -> str:
 def _run_key(record: dict) -> str:
     base = config_key(record['config']) if record['config'] else f"score:{record['method']}"
     overrides = result_overrides(record['cfg_options'])
-    return f'{base} [{overrides_text(overrides)}]' if overrides else base
+    key = f'{base} [{overrides_text(overrides)}]' if overrides else base
+    # A checkpoint loaded with --allow-partial is another model than the config's: its own row.
+    return key + PARTIAL_MARK if record['allow_partial'] else key
 
 
 def _fingerprint(record: dict, drop: tuple[str, ...]) -> str:
@@ -334,6 +338,7 @@ def reproduced_rows(records: list[tuple[Path, dict]]) -> list[Row]:
         overrides = result_overrides(first['cfg_options'])
         label = Path(config_key(first['config'])).stem if first['config'] else first['method']
         label += f' [{overrides_text(overrides)}]' if overrides else ''
+        label += PARTIAL_MARK if first['allow_partial'] else ''
         files = [str(p) for path, _ in items for p in (path, *aliases.get(str(path), []))]
         query_ids, ranks = _per_query(recs, label)
         scale = first['protocol_info'].get('scale', 100.0)

@@ -31,7 +31,7 @@ from csa_bench.evaluation import io
 from csa_bench.evaluation.coverage import Coverage, dedupe_ranked, list_coverage
 from csa_bench.evaluation.dump import EMBEDDINGS, json_safe
 from csa_bench.evaluation.evaluate import RetrievalInputs, breakdown, evaluate
-from csa_bench.evaluation.functional import positive_ranks_from_lists, summarize
+from csa_bench.evaluation.functional import per_query_outcome, positive_ranks_from_lists, summarize
 from csa_bench.evaluation.protocols import Protocol, get_protocol
 from csa_bench.evaluation.ranking import EmbeddingScorer, MatrixScorer, Rankings
 from csa_bench.evaluation.subset import check_known, read_query_subset
@@ -141,7 +141,7 @@ def _restrict_arrays(arrays: io.ScoreArrays, keep: set[str]) -> io.ScoreArrays:
 
 def score_arrays(
     args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path
-) -> tuple[dict, str, Coverage]:
+) -> tuple[dict, str, Coverage, dict]:
     arrays = io.load_npz(path)
     if getattr(args, 'queries', None):
         gt = _restrict_gt(gt, args.queries, arrays.query_ids, str(path))
@@ -169,10 +169,13 @@ def score_arrays(
             if emb.numel() and not torch.allclose(emb.norm(dim=1), torch.ones(emb.shape[0]), atol=1e-3):
                 emb.copy_(torch.nn.functional.normalize(emb, dim=1))
         scorer, scoring = EmbeddingScorer(q.to(device), g.to(device)), 'embedding cosine'
-    metrics, _ = evaluate(protocol, inputs, scorer, k_list=args.k)
+    metrics, rankings = evaluate(protocol, inputs, scorer, k_list=args.k)
+    per_query = per_query_outcome(inputs.query_ids, rankings.positive_ranks, list(missing),
+                                  denominator=protocol.denominator)
     # A score matrix / embeddings rank every gallery entry of the query's scope, each once.
     n = len(arrays.query_ids)
-    return metrics, scoring, Coverage(n, n, 0, 0, len(arrays.gallery_ids), 'complete: every gallery column scored')
+    coverage = Coverage(n, n, 0, 0, len(arrays.gallery_ids), 'complete: every gallery column scored')
+    return metrics, scoring, coverage, per_query
 
 
 def _scope_function(protocol: Protocol, gt: io.GroundTruth, groups: dict | None):
@@ -194,7 +197,7 @@ def _scope_function(protocol: Protocol, gt: io.GroundTruth, groups: dict | None)
 
 def score_lists(
     args: argparse.Namespace, protocol: Protocol, gt: io.GroundTruth, path: Path
-) -> tuple[dict, str, Coverage]:
+) -> tuple[dict, str, Coverage, dict]:
     ranked = io.load_ranked_lists(path)
     if getattr(args, 'queries', None):
         gt = _restrict_gt(gt, args.queries, list(ranked), str(path))
@@ -252,7 +255,8 @@ def score_lists(
     coverage = list_coverage(listed, _scope_function(protocol, gt, query_group),
                              members if query_group is not None else None, dropped=dropped,
                              with_repeats=with_repeats)
-    return metrics, 'ranked lists as given (mAP / median rank over the listed entries)', coverage
+    per_query = per_query_outcome(query_ids, ranks, missing_ids, denominator=protocol.denominator)
+    return metrics, 'ranked lists as given (mAP / median rank over the listed entries)', coverage, per_query
 
 
 def _print(metrics: dict, protocol: Protocol, scoring: str) -> None:
@@ -303,9 +307,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         gt = io.load_gt(args.gt)
         if pred.suffix == '.npz':
-            metrics, scoring, coverage = score_arrays(args, protocol, gt, pred)
+            metrics, scoring, coverage, per_query = score_arrays(args, protocol, gt, pred)
         elif pred.suffix == '.json':
-            metrics, scoring, coverage = score_lists(args, protocol, gt, pred)
+            metrics, scoring, coverage, per_query = score_lists(args, protocol, gt, pred)
         else:
             raise CliError(f'--pred {pred}: expected a .json (official predictions) or .npz file')
     except (io.InputError, KeyError, ValueError) as exc:
@@ -330,6 +334,7 @@ def run(args: argparse.Namespace) -> int:
             method=args.method,
             protocol_info=protocol.describe(),
             scoring=scoring,
+            per_query=per_query,
         )
         record['source_files'] = _sources(args, pred)
         record['coverage'] = coverage.as_dict()

@@ -32,7 +32,10 @@ def dumped(tmp_path):
     metric = RetrievalMetric(protocol='lpr4m-csa', dump_dir=str(tmp_path / 'dump'), dump_topk=100)
     metric.dataset_meta = {'missing_queries': {f'{LIVES[1]}-1690443120000-1690449999999': ['img1']}}
     metric.process({}, preds)
-    return tmp_path / 'dump', metric.evaluate(len(preds))
+    metrics = metric.evaluate(len(preds))
+    # The metric's per-query outcome, for comparison with what `score --out` records.
+    (tmp_path / 'metric_per_query.json').write_text(json.dumps(metric.last_result['per_query']))
+    return tmp_path / 'dump', metrics
 
 
 def _table_metrics(capsys) -> str:
@@ -49,6 +52,10 @@ def test_json_round_trip_equals_metric(dumped, tmp_path) -> None:
     assert record['protocol'] == 'lpr4m-csa' and record['source_files']['gt']['sha256']
     for key in ('R@1', 'R@3', 'R@5', 'R@10', 'mAP', 'n_missing', 'n_queries'):
         assert record['metrics'][key] == pytest.approx(expected[key])
+    # The per-query outcome (for intervals and paired tests) is the metric's own, query for query.
+    metric_per_query = json.loads((dump.parent / 'metric_per_query.json').read_text())
+    assert record['per_query']['query_ids'] == metric_per_query['query_ids']
+    assert record['per_query']['first_rank'] == metric_per_query['first_rank']
 
 
 def test_npz_dump_rescored_equals_metric(dumped, tmp_path) -> None:
@@ -56,6 +63,8 @@ def test_npz_dump_rescored_equals_metric(dumped, tmp_path) -> None:
     out = tmp_path / 'r.json'
     score.run(_args(pred=dump, gt=dump / 'gt.json', protocol='lpr4m-csa', out=out))
     record = json.loads(out.read_text())
+    metric_per_query = json.loads((dump.parent / 'metric_per_query.json').read_text())
+    assert record['per_query']['first_rank'] == metric_per_query['first_rank']
     for key, value in expected.items():
         if '/' in key:
             continue  # gt.json is the official {id: [ids]}: it carries no breakdown meta

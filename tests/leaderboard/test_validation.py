@@ -228,3 +228,12 @@ def test_seeds_with_different_pretrained_weights_are_refused(tmp_path: Path) -> 
     _edit(other, pretrained={'{{$CSA_PRETRAINED}}/ViT-B-32.pt': 'a' * 64})
     with pytest.raises(LeaderboardError, match=rf"{other}: field 'pretrained'"):
         leaderboard.build(tmp_path, reported=None)
+
+
+def test_partial_load_runs_are_their_own_labelled_row(tmp_path: Path) -> None:
+    write_run(tmp_path, 'rice_a_synthetic-lpr4m', 0, METRICS)
+    partial = write_run(tmp_path / 'p', 'rice_a_synthetic-lpr4m', 1, METRICS, cfg_hash='4' * 64)
+    _edit(partial, allow_partial=True, partial_load={'missing': 3, 'unexpected': 0, 'shape_mismatch': 0})
+    rows = leaderboard.build(tmp_path, reported=None).tables[0].reproduced
+    assert sorted(r.label for r in rows) == ['rice_a_synthetic-lpr4m', 'rice_a_synthetic-lpr4m [partial load]']
+    assert len({r.key for r in rows}) == 2
