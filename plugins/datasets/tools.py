@@ -15,6 +15,14 @@ from csa_bench.registry import DATA_TOOLS
 
 from .lpr4m import LPR4MDataset, detect_layout
 from .movingfashion import KNOWN_MISSING, MovingFashionDataset
+from .preparation import (
+    LPR4M_ARCHIVES,
+    LPR4M_URL,
+    MOVINGFASHION_ARCHIVES,
+    MOVINGFASHION_PAGE,
+    prepare_lpr4m,
+    prepare_movingfashion,
+)
 from .synthetic.lpr4m import write_lpr4m
 from .synthetic.movingfashion import write_movingfashion
 
@@ -89,6 +97,11 @@ class LPR4MTool:
 
     name = 'lpr4m'
     dataset_type = 'LPR4MDataset'  # the config ``type`` this tool checks (``csa-bench doctor``)
+    # ``csa-bench data prepare``: the official archives, where they are served, the steps after extraction.
+    archives = LPR4M_ARCHIVES
+    default_url = LPR4M_URL
+    source_page = LPR4M_URL
+    prepare = staticmethod(prepare_lpr4m)
 
     @staticmethod
     def synthesize(out: Path, seed: int, size: str) -> dict:
@@ -128,6 +141,10 @@ class MovingFashionTool:
 
     name = 'movingfashion'
     dataset_type = 'MovingFashionDataset'
+    archives = MOVINGFASHION_ARCHIVES
+    default_url = None   # the official link is a share page: the archive is fetched by hand or from --url
+    source_page = MOVINGFASHION_PAGE
+    prepare = staticmethod(prepare_movingfashion)
 
     @staticmethod
     def synthesize(out: Path, seed: int, size: str) -> dict:
