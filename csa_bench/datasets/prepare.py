@@ -16,7 +16,7 @@ Rules:
   member has an absolute path, a ``..`` component, is a device or fifo, or is a link whose target
   leaves the output folder (zip links are refused outright). A file the archive would overwrite is
   refused unless an earlier, interrupted extraction of the same archive wrote it.
-- **Progress** is recorded in ``<out>/.csa_bench_prepare.json`` (archives verified and extracted,
+- **Progress** is recorded in ``<out>/.csa_bench_prepare.state`` (JSON) (archives verified and extracted,
   steps done), so a re-run skips finished work.
 """
 from __future__ import annotations
@@ -33,8 +33,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-#: Progress of ``data prepare`` in the output folder (module docstring).
-STATE_FILE = '.csa_bench_prepare.json'
+#: Progress of ``data prepare`` in the output folder (module docstring); JSON, but not named ``.json``:
+#: top-level ``.json`` files are part of a data root's annotation checksum (``csa_bench.results``), and
+#: this record of how the files were fetched must not change the identity of the data.
+STATE_FILE = '.csa_bench_prepare.state'
 DOWNLOADS = 'downloads'
 _CHUNK = 1 << 20
 

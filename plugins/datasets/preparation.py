@@ -56,8 +56,11 @@ def prepare_lpr4m(root: Path, log: Callable[[str], None] = print) -> dict:
     parts = sorted((root / 'annotations').glob('training_videoinfo_full_part_*.txt'))
     if not parts:
         return {'converted_rows': 0}
-    tmp_dir = root / 'annotations' / '.convert.tmp'
-    tmp_dir.mkdir(exist_ok=True)
+    # Outside annotations/: every file there is part of the data root's annotation checksum.
+    tmp_dir = root / '.csa_bench_convert.tmp'
+    if tmp_dir.exists():   # left by an interrupted run of this step
+        shutil.rmtree(tmp_dir)
+    tmp_dir.mkdir()
     total = 0
     pieces = []
     for part in parts:

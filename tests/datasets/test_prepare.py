@@ -322,3 +322,17 @@ def test_movingfashion_without_url_names_the_archive_and_the_page(tmp_path: Path
     assert main(['data', 'prepare', 'movingfashion', '--out', str(tmp_path / 'mf')]) == 2
     err = ' '.join(capsys.readouterr().err.split())
     assert 'movingfashion.zip' in err and 'https://bit.ly/4bTZGeS' in err and str(tmp_path / 'mf' / 'downloads') in err
+
+
+def test_converted_training_file_reads_like_the_11_column_parts(lpr4m_full_root: Path) -> None:
+    from plugins.datasets.lpr4m import LPR4MDataset
+    from plugins.datasets.preparation import CONVERTED_TRAIN_FILE, prepare_lpr4m
+
+    assert prepare_lpr4m(lpr4m_full_root, log=lambda _: None) == {'converted_rows': 1}
+    parts = LPR4MDataset(data_root=str(lpr4m_full_root), split='train', lazy_init=False)
+    converted = LPR4MDataset(data_root=str(lpr4m_full_root), split='train', layout='lpr750k',
+                             train_files=[CONVERTED_TRAIN_FILE], lazy_init=False)
+    assert parts.layout == 'full' and len(parts) == len(converted) == 1
+    for key in ('frame_paths', 'img_path', 'item_id'):
+        assert parts.get_data_info(0)[key] == converted.get_data_info(0)[key]
+    assert not (lpr4m_full_root / '.csa_bench_convert.tmp').exists()
