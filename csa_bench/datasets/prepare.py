@@ -248,6 +248,8 @@ def extract(archive: str | os.PathLike, out: str | os.PathLike, strip_top: bool 
                     target.mkdir(parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
+                if target.is_symlink():   # only reachable when resuming (overwrite): never write through a link
+                    target.unlink()
                 with handle.open(info) as src, open(target, 'wb') as dst:
                     while block := src.read(_CHUNK):
                         dst.write(block)
@@ -279,7 +281,8 @@ def extract(archive: str | os.PathLike, out: str | os.PathLike, strip_top: bool 
 def _refuse_overwrite(archive: Path, root: Path, entries: list[tuple[PurePosixPath, bool]], overwrite: bool) -> None:
     if overwrite:
         return
-    clash = [rel for rel, is_file in entries if is_file and (root / rel).exists()]
+    # lexists: a dangling symbolic link planted where a file will go is a clash too (writing would follow it).
+    clash = [rel for rel, is_file in entries if is_file and os.path.lexists(root / rel)]
     if clash:
         raise PrepareError(f'{archive}: would overwrite {len(clash)} existing file(s) in {root} '
                            f'(first: {clash[0]}) that it did not write; nothing was extracted: choose an empty --out '

@@ -336,3 +336,16 @@ def test_converted_training_file_reads_like_the_11_column_parts(lpr4m_full_root:
     for key in ('frame_paths', 'img_path', 'item_id'):
         assert parts.get_data_info(0)[key] == converted.get_data_info(0)[key]
     assert not (lpr4m_full_root / '.csa_bench_convert.tmp').exists()
+
+
+def test_a_link_planted_where_a_file_goes_is_not_followed(tmp_path: Path) -> None:
+    archive = tmp_path / 'query.tar'
+    archive.write_bytes(_hostile_tar('none'))
+    out = tmp_path / 'out'
+    (out / 'query').mkdir(parents=True)
+    (out / 'query' / 'fine.txt').symlink_to(tmp_path / 'victim.txt')   # dangling, pointing outside
+    with pytest.raises(PrepareError, match='would overwrite'):
+        extract(archive, out)
+    assert not (tmp_path / 'victim.txt').exists()
+    assert extract(archive, out, overwrite=True) == 1
+    assert not (tmp_path / 'victim.txt').exists() and (out / 'query' / 'fine.txt').read_bytes() == b'ok'
