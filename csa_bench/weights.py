@@ -91,7 +91,7 @@ WEIGHTS: dict[str, WeightFile] = {w.file: w for w in (
         sha256=None,
         sha256_prefix=None,
         licence='Apache-2.0 (google-research/vision_transformer, timm)',
-        note='the download is named pytorch_model.bin (a plain state dict)',
+        note='it downloads as pytorch_model.bin, a plain state dict',
     ),
 )}
 

@@ -108,14 +108,16 @@ def _pretrained_paths(cfg: Any) -> list[str]:
 
 # ----------------------------------------------------------------------------- checks
 def _data_tool(dataset_type: str):
+    """The data tool of a dataset type, or of its nearest registered base class (``LPR4MV1Dataset`` reads
+    an LPR4M root: the ``lpr4m`` tool checks it); ``None`` when no tool fits."""
     from csa_bench.plugin_loader import load_plugins
-    from csa_bench.registry import DATA_TOOLS
+    from csa_bench.registry import DATA_TOOLS, DATASETS
 
     load_plugins()
-    for tool in DATA_TOOLS.module_dict.values():
-        if getattr(tool, 'dataset_type', None) == dataset_type:
-            return tool
-    return None
+    cls = DATASETS.get(dataset_type)
+    lineage = [c.__name__ for c in cls.__mro__] if isinstance(cls, type) else [dataset_type]
+    tools = {getattr(tool, 'dataset_type', None): tool for tool in DATA_TOOLS.module_dict.values()}
+    return next((tools[name] for name in lineage if name in tools), None)
 
 
 def _root_fix(cfg: Any, root: str, fmt: str | None, synthetic: bool) -> str:
@@ -135,12 +137,15 @@ def _root_fix(cfg: Any, root: str, fmt: str | None, synthetic: bool) -> str:
 
 def check_data(cfg: Any, synthetic: bool, mode: str = 'quick', workers: int = 1) -> list[Check]:
     """One check per distinct (dataset type, data root) of the config (rules in the module docstring)."""
-    checks = []
+    checks, seen = [], set()
     for dataset in _datasets(cfg):
         root, dtype = str(dataset.get('data_root', '')), str(dataset['type'])
         tool = _data_tool(dtype)
         fmt = getattr(tool, 'name', None)
         name = f'data {fmt or dtype}'
+        if (name, root) in seen:   # e.g. a V1 test dataset over the root the training set already covers
+            continue
+        seen.add((name, root))
         if not root or not Path(root).is_dir():
             checks.append(Check(name, 'fail', f'data root {root or "(unset)"} not found',
                                 _root_fix(cfg, root, fmt, synthetic)))

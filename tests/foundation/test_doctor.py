@@ -119,3 +119,19 @@ def test_reproduce_runs_doctor_before_a_real_data_suite(repo_root: Path, tmp_pat
     assert 'preflight' in out and 'csa-bench data prepare lpr4m' in out and 'swin_base_patch4_window7_224.pth' in out
     assert main([*argv, '--no-doctor']) == 0
     assert 'preflight' not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_every_real_data_config_names_its_missing_data_and_weights(repo_root: Path, tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    monkeypatch.chdir(repo_root)
+    monkeypatch.setenv('CSA_DATA_ROOT', str(tmp_path / 'data'))
+    monkeypatch.setenv('CSA_PRETRAINED', str(tmp_path / 'weights'))
+    configs = sorted(p for p in [*(repo_root / 'configs' / 'rice').glob('*.py'),
+                                 *(repo_root / 'configs' / 'baselines').glob('*/*.py')] if 'synthetic' not in p.name)
+    assert len(configs) >= 20
+    for report in doctor.run_doctor(configs, work_dir=tmp_path)[:-1]:
+        failed = [c for c in report.checks if c.status == 'fail']
+        assert not report.synthetic and any(c.name.startswith('data ') for c in failed), report.config
+        assert any(c.name.startswith('weights ') and 'download https://' in c.fix for c in failed), report.config
+        assert all(c.name != 'data LPR4MV1Dataset' for c in report.checks)   # V1 datasets use the lpr4m tool
