@@ -19,11 +19,11 @@ REPRODUCE := $(PY) -m csa_bench reproduce --dataset synthetic --seeds 3 --jobs 2
 
 setup: $(STAMP)
 
+# The last install is the worked external plugin (docs/plugin_authoring.md), installed as a user would.
 $(STAMP): requirements.txt pyproject.toml examples/csa_bench_maxpool/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
-	# The worked external plugin (docs/plugin_authoring.md), installed as a user would; tested by make test.
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e examples/csa_bench_maxpool
 	touch $(STAMP)
 
