@@ -19,10 +19,12 @@ REPRODUCE := $(PY) -m csa_bench reproduce --dataset synthetic --seeds 3 --jobs 2
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# The last install is the worked external plugin (docs/plugin_authoring.md), installed as a user would.
+$(STAMP): requirements.txt pyproject.toml examples/csa_bench_maxpool/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e examples/csa_bench_maxpool
 	touch $(STAMP)
 
 # The synthetic benchmark under $(CSA_DATA_ROOT) (reused when present and current); both formats at once.

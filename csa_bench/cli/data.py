@@ -1,4 +1,5 @@
-"""``csa-bench data synth|check``: generate the synthetic benchmark, validate a dataset root.
+"""``csa-bench data synth|check|prepare``: generate the synthetic benchmark, validate a dataset root,
+download and prepare a real one (:mod:`csa_bench.datasets.prepare`; docs/data_preparation.md).
 
 The format tools come from ``DATA_TOOLS`` (registered by dataset plugins, loaded here through
 :func:`csa_bench.plugin_loader.load_plugins`; the core never imports a plugin by name).
@@ -57,6 +58,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     check.add_argument('--allow-outside-root', action='store_true',
                        help='accept annotation paths that resolve outside ROOT (.., absolute, symlinks); '
                        'refused by default')
+    prepare = sub.add_parser('prepare', help='download, verify, extract and prepare a real dataset '
+                             '(docs/data_preparation.md)')
+    prepare.add_argument('format', choices=FORMATS, help='dataset to prepare')
+    prepare.add_argument('--out', required=True, type=Path, help='dataset root to fill (archives go to OUT/downloads)')
+    prepare.add_argument('--url', default=None, metavar='BASE',
+                         help='base URL the archives are downloaded from (BASE/<archive name>); default: the '
+                         "official one where there is a direct one (LPR4M); MovingFashion's is a share page, so "
+                         'without --url its archive must already be in OUT/downloads')
+    prepare.add_argument('--only', nargs='+', default=None, metavar='ARCHIVE',
+                         help='fetch only these archives (official names, e.g. query.tar gallery.tar annotations.tar)')
+    prepare.add_argument('--checksums', type=Path, default=None, metavar='FILE',
+                         help='sha256sum-style file ("<sha256>  <archive name>" per line) overriding or adding '
+                         'checksums')
+    prepare.add_argument('--delete-archives', action='store_true',
+                         help='delete each downloaded archive once it is extracted')
+    prepare.add_argument('--frames', choices=('auto', 'ffmpeg', 'decord'), default='auto',
+                         help='MovingFashion frame extraction: ffmpeg (the official tool) when on the PATH, else '
+                         'decord (default %(default)s)')
     return parser
 
 
@@ -151,7 +170,53 @@ def print_report(report, max_errors: int = 30) -> None:
     console.print(f'{verdict}, {len(report.warnings)} warnings')
 
 
+def prepare(fmt: str, out: Path, url: str | None = None, only: list[str] | None = None,
+            checksums: Path | None = None, delete_archives: bool = False, frames: str = 'auto') -> dict:
+    """Download (resumable), verify, extract, then run the format's own preparation; returns the state.
+
+    Raises:
+        CliError: unknown archive in ``only``, or any :class:`~csa_bench.datasets.prepare.PrepareError`.
+    """
+    from csa_bench.datasets.prepare import PrepareError, fetch_and_extract, read_checksums, read_state, write_state
+
+    tool = get_tool(fmt)
+    archives = list(tool.archives)
+    if only:
+        known = {a.name for a in archives}
+        unknown = [name for name in only if name not in known]
+        if unknown:
+            raise CliError(f'--only: {", ".join(unknown)} is not a {fmt} archive (official names: '
+                           f'{", ".join(sorted(known))})')
+        archives = [a for a in archives if a.name in only]
+    out = Path(out)
+    base = url or tool.default_url
+    try:
+        sums = read_checksums(checksums) if checksums else None
+        if base is None and not all((out / 'downloads' / a.name).is_file() for a in archives):
+            missing = [a.name for a in archives if not (out / 'downloads' / a.name).is_file()]
+            raise PrepareError(f'{fmt} has no direct download URL: get {", ".join(missing)} from '
+                               f'{tool.source_page} into {out / "downloads"}/ and re-run, or pass --url BASE')
+        out.mkdir(parents=True, exist_ok=True)
+        state = fetch_and_extract(archives, out, base, sums, delete_archives,
+                                  log=lambda line: console.print(line, highlight=False, soft_wrap=True))
+        kwargs = {} if fmt != 'movingfashion' else {'use_ffmpeg': {'auto': None, 'ffmpeg': True,
+                                                                  'decord': False}[frames]}
+        result = tool.prepare(out, log=lambda line: console.print(line, highlight=False, soft_wrap=True),
+                              **kwargs)
+        state = read_state(out)
+        state['prepared'] = {'format': fmt, **result}
+        write_state(out, state)
+    except PrepareError as err:
+        raise CliError(str(err)) from None
+    console.print(f'[green]prepared[/] {fmt} in {out}; check it with `csa-bench data check {out} --format {fmt}`',
+                  highlight=False)
+    return state
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.data_command == 'prepare':
+        prepare(args.format, args.out, args.url, args.only, args.checksums, args.delete_archives, args.frames)
+        return 0
     if args.data_command == 'synth':
         synth(Path(args.out), args.format, args.seed, args.size, getattr(args, 'force', False))
         return 0

@@ -90,6 +90,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help='re-run the committed rows found in --results (their seeds) into --verify-out and '
                         'report whether each new R@1 falls inside the committed 95%% interval; exit 1 if one '
                         'does not (--results and the leaderboard are never written)')
+    parser.add_argument('--no-doctor', action='store_true',
+                        help='skip the preflight checks (`csa-bench doctor`) run before a real-data suite')
     parser.add_argument('--verify-out', default=None, metavar='DIR',
                         help='where --verify writes its results and work dirs (default: a new temporary folder)')
     return parser
@@ -342,6 +344,8 @@ def _run(args: argparse.Namespace) -> int:
         raise CliError(f'no configs for suite {args.suite!r} and dataset {args.dataset!r} under '
                        f"{args.configs}/ (patterns {', '.join(SUITES[args.suite])}"
                        + (f", stem matching {' or '.join(map(repr, args.only))})" if args.only else ')'))
+    if args.dataset != 'synthetic' and not args.no_doctor and not preflight(configs, args, console):
+        return 1
     if args.verify:
         return verify(args, configs, console)
     runs = plan_runs(configs, args.seeds, Path(args.results), Path(args.work_dir), args.cfg_options,
@@ -380,6 +384,18 @@ def _run(args: argparse.Namespace) -> int:
         console.print(f'[red]{len(failed)} of {len(runs)} run(s) failed[/]; see the notes above',
                       highlight=False)
     return code
+
+
+def preflight(configs: list[Path], args: argparse.Namespace, console: Console) -> bool:
+    """``csa-bench doctor`` on a real-data suite's configs (annotations parsed, weights, GPU, disk);
+    False (and every fix printed) when a required check fails, before anything runs."""
+    from csa_bench.engine.doctor import run_doctor
+
+    from .doctor import print_reports
+
+    console.print(f'preflight: checking {len(configs)} config(s) (data, weights, GPU, disk); --no-doctor skips it',
+                  highlight=False)
+    return print_reports(run_doctor(configs, work_dir=args.work_dir), Console(width=max(console.width, 160)))
 
 
 # ----------------------------------------------------------------------------- --verify

@@ -15,6 +15,14 @@ from csa_bench.registry import DATA_TOOLS
 
 from .lpr4m import LPR4MDataset, detect_layout
 from .movingfashion import KNOWN_MISSING, MovingFashionDataset
+from .preparation import (
+    LPR4M_ARCHIVES,
+    LPR4M_URL,
+    MOVINGFASHION_ARCHIVES,
+    MOVINGFASHION_PAGE,
+    prepare_lpr4m,
+    prepare_movingfashion,
+)
 from .synthetic.lpr4m import write_lpr4m
 from .synthetic.movingfashion import write_movingfashion
 
@@ -74,7 +82,10 @@ def _tally(report: CheckReport, split: str, samples: list[dict]) -> list[tuple[s
     return tasks
 
 
-def _finish(report: CheckReport, tasks: list[tuple[str, str]], workers: int, progress: bool) -> CheckReport:
+def _finish(report: CheckReport, tasks: list[tuple[str, str]], workers: int, progress: bool,
+            verify_files: bool = True) -> CheckReport:
+    if not verify_files:  # annotations only (``csa-bench doctor``'s quick data check): no file is opened
+        return report
     checked, errors = verify_media(tasks, workers, f'checking {report.format} files', show_progress=progress)
     report.files_checked = checked
     report.errors += errors
@@ -85,6 +96,12 @@ class LPR4MTool:
     """``lpr4m`` tool: the LPR750K package or the full-release layout (told apart by its annotation files)."""
 
     name = 'lpr4m'
+    dataset_type = 'LPR4MDataset'  # the config ``type`` this tool checks (``csa-bench doctor``)
+    # ``csa-bench data prepare``: the official archives, where they are served, the steps after extraction.
+    archives = LPR4M_ARCHIVES
+    default_url = LPR4M_URL
+    source_page = LPR4M_URL
+    prepare = staticmethod(prepare_lpr4m)
 
     @staticmethod
     def synthesize(out: Path, seed: int, size: str) -> dict:
@@ -93,8 +110,9 @@ class LPR4MTool:
 
     @classmethod
     def check(cls, root: Path, workers: int = 1, progress: bool = True,
-              allow_outside_root: bool = False) -> CheckReport:
-        """Validate an LPR4M root (either layout); entries leaving the root are errors unless allowed."""
+              allow_outside_root: bool = False, verify_files: bool = True) -> CheckReport:
+        """Validate an LPR4M root (either layout); entries leaving the root are errors unless allowed.
+        ``verify_files=False`` parses and resolves the annotations without opening any media file."""
         report = CheckReport(root=str(root), format=cls.name)
         tasks = []
         for split in ('train', 'test'):
@@ -115,13 +133,18 @@ class LPR4MTool:
                 report.counts['test/excluded_non_main'] = dataset.stats.get('excluded_non_main', 0)
                 for clip_id in dataset.missing_queries:
                     report.warnings.append(f'test: ground-truth clip {clip_id} has no query frames (counted as a miss)')
-        return _finish(report, tasks, workers, progress)
+        return _finish(report, tasks, workers, progress, verify_files)
 
 
 class MovingFashionTool:
     """``movingfashion``: the raw release (``train.json``/``test.json``) or CSA-prepared annotations."""
 
     name = 'movingfashion'
+    dataset_type = 'MovingFashionDataset'
+    archives = MOVINGFASHION_ARCHIVES
+    default_url = None   # the official link is a share page: the archive is fetched by hand or from --url
+    source_page = MOVINGFASHION_PAGE
+    prepare = staticmethod(prepare_movingfashion)
 
     @staticmethod
     def synthesize(out: Path, seed: int, size: str) -> dict:
@@ -130,9 +153,10 @@ class MovingFashionTool:
 
     @classmethod
     def check(cls, root: Path, workers: int = 1, progress: bool = True,
-              allow_outside_root: bool = False) -> CheckReport:
+              allow_outside_root: bool = False, verify_files: bool = True) -> CheckReport:
         """Validate a MovingFashion root (raw release or CSA-prepared annotations); entries leaving the
-        root are errors unless allowed."""
+        root are errors unless allowed. ``verify_files=False``: annotations only (missing videos are
+        still reported, the dataset stats them)."""
         root = Path(root)
         raw = (root / 'train.json').is_file() or (root / 'test.json').is_file()
         annotation = 'raw' if raw else 'prepared'
@@ -154,7 +178,7 @@ class MovingFashionTool:
             if split == 'test':
                 _resolve(report, samples, per_group=False)
                 report.counts['test/missing_queries'] = len(dataset.missing_queries)
-        return _finish(report, tasks, workers, progress)
+        return _finish(report, tasks, workers, progress, verify_files)
 
 
 # Registered as classes (the registry stores callables); every method is a static/class method.
