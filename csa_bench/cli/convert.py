@@ -11,9 +11,9 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from mmengine.config import DictAction
 from rich.console import Console
 
+from ._args import DictAction
 from .errors import CliError
 
 

@@ -5,10 +5,11 @@ Rules (documented here, relied on by ``make demo``):
 - Where it writes: only under ``--results`` (result JSONs and the ``.csa_bench_reproduce.lock`` that
   refuses a second ``reproduce`` on the same folder), ``--work-dir`` and beside ``--leaderboard-out``
   (the markdown and its ``figures/``). Both default to the parent of ``--results``:
-  ``<results>/../work_dirs`` and ``<results>/../LEADERBOARD.md``, so the default ``leaderboard/results``
-  gives the committed layout (``leaderboard/LEADERBOARD.md``, ``leaderboard/figures/``) and work dirs
-  in ``leaderboard/work_dirs`` (git-ignored). The README's generated block is rewritten only when
-  the leaderboard written is the project's own ``leaderboard/LEADERBOARD.md``.
+  ``<results>/../work_dirs`` and ``<results>/../LEADERBOARD.md``, so the default (the project checkout's
+  ``leaderboard/results``, from any directory) gives the committed layout (``leaderboard/LEADERBOARD.md``,
+  ``leaderboard/figures/``) and work dirs in ``leaderboard/work_dirs`` (git-ignored). The README's
+  generated block is rewritten only when the leaderboard written is the project's own
+  ``leaderboard/LEADERBOARD.md``.
 - Suites are globs under ``--configs`` (default: the installed project's ``configs/``, never the
   current directory's): ``csa-ablation`` = ``rice/*{dataset}*.py``,
   ``baselines`` = ``baselines/*/*{dataset}*.py``, ``all`` = both. ``--dataset synthetic`` keeps only
@@ -46,11 +47,11 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmengine.config import DictAction
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ._args import DictAction, project_default
 from .errors import CliError
 
 SUITES = {'csa-ablation': ('rice/*{dataset}*.py',), 'baselines': ('baselines/*/*{dataset}*.py',)}
@@ -66,8 +67,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--suite', choices=sorted(SUITES), default='all')
     parser.add_argument('--dataset', choices=DATASETS, default='synthetic')
     parser.add_argument('--seeds', type=int, default=1, help='runs per config: config seed + 0..N-1')
-    parser.add_argument('--results', default='leaderboard/results',
-                        help='result JSON folder (default %(default)s)')
+    parser.add_argument('--results', default=str(project_default('leaderboard/results')),
+                        help="result JSON folder (default: the project's, %(default)s)")
     parser.add_argument('--work-dir', default=None,
                         help='work dirs go to WORK_DIR/<config stem>/seed<S> (default RESULTS/../work_dirs)')
     parser.add_argument('--configs', default=None,

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
 from rich.console import Console
 from rich.table import Table
 
+from ._args import DictAction
 from .errors import CliError
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
 from rich.console import Console
 
+from ._args import DictAction
 from .errors import CliError
 
 
