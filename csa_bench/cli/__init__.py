@@ -93,6 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = _user_error_message(err)
         if message is None:
             raise
+        from csa_bench.datasets import AnnotationError
+
+        if isinstance(err, AnnotationError):
+            from ._hints import missing_data_hint
+
+            message += missing_data_hint(args, message)
         console.print(f'[bold red]error:[/] {message}', highlight=False, soft_wrap=True)
         return 2
 

@@ -151,6 +151,25 @@ def print_report(report, max_errors: int = 30) -> None:
     console.print(f'{verdict}, {len(report.warnings)} warnings')
 
 
+def refuse_other_format(root: Path, fmt: str, tool) -> None:
+    """Raise :class:`CliError` when ``root`` holds none of ``fmt``'s layouts, naming the format it does look
+    like (each ``DATA_TOOLS`` entry's ``detect(root) -> layout | None``), or what ``fmt`` expects.
+
+    A tool without ``detect`` (a plugin's own format) is checked as before."""
+    from csa_bench.registry import DATA_TOOLS
+
+    if not hasattr(tool, 'detect') or tool.detect(root) is not None:
+        return
+    for name, other in sorted(DATA_TOOLS.module_dict.items()):
+        layout = other.detect(root) if name != fmt and hasattr(other, 'detect') else None
+        if layout is not None:
+            raise CliError(f'{root} is not {fmt} data; it looks like {name} ({layout} layout): run '
+                           f'`csa-bench data check {root} --format {name}`')
+    expected = getattr(tool, 'layouts', 'its annotation files')
+    raise CliError(f'{root} holds no {fmt} annotations: expected {expected}; for synthetic data run '
+                   f'`csa-bench data synth --format {fmt} --out {root}`')
+
+
 def run(args: argparse.Namespace) -> int:
     if args.data_command == 'synth':
         synth(Path(args.out), args.format, args.seed, args.size, getattr(args, 'force', False))
@@ -158,7 +177,9 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not root.is_dir():
         raise CliError(f'{root}: dataset root not found')
-    report = get_tool(args.format).check(root, workers=args.workers,
+    tool = get_tool(args.format)
+    refuse_other_format(root, args.format, tool)
+    report = tool.check(root, workers=args.workers,
                                          allow_outside_root=getattr(args, 'allow_outside_root', False))
     print_report(report, getattr(args, 'max_errors', 30))
     return 0 if report.ok else 1
