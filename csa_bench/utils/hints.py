@@ -22,4 +22,4 @@ def missing_weights(what: str, path: str | os.PathLike) -> str:
     path = Path(path)
     return (f'{what} not found at {path}: put {path.name} there, or point $CSA_PRETRAINED at the folder '
             f'holding it ({env_value("CSA_PRETRAINED", "pretrained")}); {WEIGHTS_DOC} says where to get '
-            f'{path.name}; nothing is downloaded')
+            f'{path.name}; weights load from a local path only, nothing is downloaded')
