@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.console import Console
 from rich.table import Table
 
+from csa_bench.cli._console import make_console
 from csa_bench.cli.errors import CliError
 from csa_bench.evaluation import io
 from csa_bench.evaluation.coverage import Coverage, dedupe_ranked, list_coverage
@@ -222,7 +222,7 @@ def _print(metrics: dict, protocol: Protocol, scoring: str) -> None:
             main.add_row(
                 key, f'{value:.2f}' if isinstance(value, float) and math.isfinite(value) else str(value)
             )
-    console = Console()
+    console = make_console()
     console.print(main)
     parts = sorted({k.split('/', 1)[1] for k in metrics if '/' in k})
     if parts:
@@ -274,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
     if problems and args.strict:
         raise CliError(' | '.join(problems) + ' (--strict)')
     for problem in problems:
-        Console(stderr=True).print(f'[yellow]warning:[/] {problem}', highlight=False, soft_wrap=True)
+        make_console(stderr=True).print(f'[yellow]warning:[/] {problem}', highlight=False, soft_wrap=True)
     _print(metrics, protocol, scoring)
     if args.out:
         from csa_bench.results import make_result, write_result
@@ -293,5 +293,5 @@ def run(args: argparse.Namespace) -> int:
         record['coverage'] = coverage.as_dict()
         record['metrics_non_finite'] = json_safe({k: v for k, v in metrics.items() if k not in finite})
         write_result(args.out, record)
-        Console().print(f'result written to {args.out}')
+        make_console().print(f'result written to {args.out}')
     return 0

@@ -53,10 +53,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from csa_bench.utils import write_json_atomic
+
+    from ._console import make_console
 
     figures = args._bench.run(args)
     table = Table(title=f'csa-bench bench {args.bench_name}')
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     table.add_column('value', justify='right')
     for key, value in figures.items():
         table.add_row(key, f'{value:.4g}' if isinstance(value, float) else str(value))
-    Console().print(table)
+    make_console().print(table)
     if args.out:
         write_json_atomic(args.out, figures)
     return 0

@@ -20,9 +20,9 @@ import json
 import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from ._console import make_console
 from .errors import CliError
 
 #: Written last (atomically) by ``synth``: the arguments and counts of a complete output.
@@ -35,7 +35,6 @@ MANIFEST = '.csa_bench_synth.manifest'
 GENERATOR_VERSION = 3
 FORMATS = ('lpr4m', 'movingfashion')
 
-console = Console()
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -91,6 +90,7 @@ def synth(out: Path, fmt: str, seed: int, size: str, force: bool = False) -> dic
     from csa_bench.utils.owned_tree import OwnedTreeError, foreign_entries, is_complete, read_manifest, replace_tree
 
     out = Path(out)
+    console = make_console()
     wanted = {'format': fmt, 'seed': seed, 'size': size, 'generator_version': GENERATOR_VERSION}
     hint = 'choose an empty or new --out'
     try:
@@ -123,6 +123,9 @@ def synth(out: Path, fmt: str, seed: int, size: str, force: bool = False) -> dic
 
 def print_report(report, max_errors: int = 30) -> None:
     """Rich summary of a :class:`~csa_bench.datasets.check.CheckReport`."""
+    from rich.markup import escape
+
+    console = make_console()
     counts = Table(title=f'{report.format} at {report.root} ({report.layout})')
     counts.add_column('split/role')
     counts.add_column('count', justify='right')
@@ -142,9 +145,9 @@ def print_report(report, max_errors: int = 30) -> None:
     for split, stats in report.frames_per_clip.items():
         console.print(f'frames per clip ({split}): min {stats["min"]}, mean {stats["mean"]}, max {stats["max"]}')
     for line in report.warnings[:max_errors]:
-        console.print(f'[yellow]warning:[/] {line}', highlight=False)
+        console.print(f'[yellow]warning:[/] {escape(line)}', highlight=False)
     for line in report.errors[:max_errors]:
-        console.print(f'[bold red]error:[/] {line}', highlight=False)
+        console.print(f'[bold red]error:[/] {escape(line)}', highlight=False)
     if len(report.errors) > max_errors:
         console.print(f'… and {len(report.errors) - max_errors} more errors')
     verdict = '[green]OK[/]' if report.ok else f'[bold red]FAILED[/] ({len(report.errors)} errors)'

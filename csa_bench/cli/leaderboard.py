@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._args import project_default
+from ._console import make_console
 from .errors import CliError
 
 if TYPE_CHECKING:
@@ -44,11 +45,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def generate(results: str, out: str, *, check: bool = False, reported: str | None = None,
              figures: bool = True, console: Console | None = None, readme: str | None = None) -> int:
     """Build the leaderboard; write it, or with ``check`` compare it. Returns the exit code."""
-    from rich.console import Console
+    from rich.markup import escape
 
     import leaderboard
 
-    console = console or Console()
+    console = console or make_console()
     kwargs = {}
     if reported is not None:
         kwargs['reported'] = None if reported.lower() == 'none' else reported
@@ -56,7 +57,7 @@ def generate(results: str, out: str, *, check: bool = False, reported: str | Non
         board = leaderboard.build(results, **kwargs)
     except leaderboard.LeaderboardError as err:
         for message in err.errors:
-            Console(stderr=True).print(f'[red]invalid:[/] {message}', highlight=False, soft_wrap=True)
+            make_console(stderr=True).print(f'[red]invalid:[/] {escape(message)}', highlight=False, soft_wrap=True)
         raise CliError(f'{len(err.errors)} invalid or conflicting input(s); first: {err.errors[0]}') from err
     counts = (f'{board.n_files} result file(s), {board.n_reported} reported row(s), '
               f'{len(board.tables)} table(s)')
@@ -68,12 +69,12 @@ def generate(results: str, out: str, *, check: bool = False, reported: str | Non
         link = os.path.relpath(out, Path(readme).parent)
         stale = sync(readme, readme_block(board.tables, link), check=check)
         if stale:
-            console.print(f'[red]stale:[/] {stale}', highlight=False, soft_wrap=True)
+            console.print(f'[red]stale:[/] {escape(stale)}', highlight=False, soft_wrap=True)
             return 1
     if check:
         reason = leaderboard.check(board, out) or (leaderboard.check_figures(board, out) if figures else None)
         if reason:
-            console.print(f'[red]stale:[/] {reason}', highlight=False, soft_wrap=True)
+            console.print(f'[red]stale:[/] {escape(reason)}', highlight=False, soft_wrap=True)
             return 1
         console.print(f'[green]up to date:[/] {out} ({counts})', highlight=False)
         return 0

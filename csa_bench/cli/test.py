@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
 from rich.table import Table
 
 from ._args import DictAction
+from ._console import make_console
 from .errors import CliError
 
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                            allow_partial=args.allow_partial, unsafe_load=args.unsafe_load)
     except (api.ConfigError, *api.CheckpointError) as err:
         raise CliError(str(err)) from err
-    Console().print(metrics_table(outcome.metrics, f'{args.config}'))
+    make_console().print(metrics_table(outcome.metrics, f'{args.config}'))
     if args.out:
         from csa_bench.results import result_from_test, write_result
 
@@ -62,5 +62,5 @@ def run(args: argparse.Namespace) -> int:
         except api.CheckpointError as err:
             raise CliError(str(err)) from err
         write_result(args.out, record)
-        Console().print(f'result written to {args.out}')
+        make_console().print(f'result written to {args.out}')
     return 0

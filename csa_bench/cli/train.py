@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
 from ._args import DictAction
+from ._console import make_console
 from .errors import CliError
 
 
@@ -49,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
                             allow_partial=args.allow_partial, unsafe_load=args.unsafe_load)
     except (api.ConfigError, *api.CheckpointError) as err:
         raise CliError(str(err)) from err
-    Console().print(f'[green]trained[/] {args.config} in {outcome.train_time_s:.1f}s; '
+    make_console().print(f'[green]trained[/] {args.config} in {outcome.train_time_s:.1f}s; '
                     f'last checkpoint: {outcome.checkpoint}', highlight=False)
     return 0
