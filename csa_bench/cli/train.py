@@ -31,11 +31,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--unsafe-load', action='store_true', default=None,
                         help='fully unpickle a checkpoint that is not plain weights (runs any code it '
                              'carries: only for files you trust, e.g. written by an older csa_bench)')
+    parser.add_argument('-v', '--verbose', action='store_true',
+                        help='also print the environment and config dumps and the evaluation log lines '
+                        '(always in the log file under the work dir)')
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     from csa_bench.engine import api
+
+    _announce(args, api)
 
     if args.amp_dtype and not args.amp:
         raise CliError('--amp-dtype needs --amp')
@@ -51,3 +56,19 @@ def run(args: argparse.Namespace) -> int:
     make_console().print(f'[green]trained[/] {args.config} in {outcome.train_time_s:.1f}s; '
                     f'last checkpoint: {outcome.checkpoint}', highlight=False)
     return 0
+
+
+def _announce(args: argparse.Namespace, api) -> None:
+    """The short header; with ``--verbose``, mmengine's dumps on the console too."""
+    from csa_bench.engine.strict_load import CheckedRunner
+
+    from ._header import header_lines
+
+    CheckedRunner.console_dumps = bool(getattr(args, 'verbose', False))
+    try:
+        cfg = api.load_config(args.config, args.cfg_options, args.work_dir)
+    except api.ConfigError as err:
+        raise CliError(str(err)) from err
+    console = make_console()
+    for line in header_lines(cfg, checkpoint=getattr(args, 'checkpoint', None), seed=getattr(args, 'seed', None)):
+        console.print(line, highlight=False)
