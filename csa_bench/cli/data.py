@@ -36,7 +36,6 @@ GENERATOR_VERSION = 3
 FORMATS = ('lpr4m', 'movingfashion')
 
 
-
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser('data', help='generate synthetic data or check a dataset root')
     sub = parser.add_subparsers(dest='data_command', metavar='ACTION', required=True)
@@ -183,6 +182,6 @@ def run(args: argparse.Namespace) -> int:
     tool = get_tool(args.format)
     refuse_other_format(root, args.format, tool)
     report = tool.check(root, workers=args.workers,
-                                         allow_outside_root=getattr(args, 'allow_outside_root', False))
+                        allow_outside_root=getattr(args, 'allow_outside_root', False))
     print_report(report, getattr(args, 'max_errors', 30))
     return 0 if report.ok else 1

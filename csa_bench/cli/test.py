@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from rich.table import Table
 
@@ -34,11 +35,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def _metric_order(key: str) -> tuple:
     """R@K / top-K first in K order (R@1, R@3, R@5, R@10), then the other metrics; breakdowns
-    (``R@1/product_scale=large``) after the top-level ones."""
-    name = key.split('/')[-1] if '/' not in key else key.split('/')[0]
-    head, _, k = name.partition('@')
-    ranked = k.isdigit()
-    return ('/' in key, not ranked, head if ranked else '', int(k) if ranked else 0, key)
+    (``R@1/product_scale=large``) after the top-level ones. A metric prefix (``lpr4m/R@1``) is allowed."""
+    ranked = next((part.partition('@') for part in key.split('/') if re.fullmatch(r'[^@=]+@\d+', part)), None)
+    head, _, k = ranked or ('', '', '0')
+    return ('=' in key, ranked is None, head, int(k), key)
 
 
 def metrics_table(metrics: dict, title: str) -> Table:

@@ -85,3 +85,9 @@ def test_verbose_restores_the_console_dumps(command: str, monkeypatch, capsys) -
     assert CheckedRunner.console_dumps is False
     assert CheckedRunner.console_metric_summary is (command == 'train')   # test prints its own table
     assert f'config:   {CONFIG}' in capsys.readouterr().out
+
+
+def test_metrics_table_orders_prefixed_names() -> None:
+    metrics = {'mf/R@20': 4.0, 'mf/R@1': 1.0, 'mf/R@5': 2.0, 'mf/mAP': 0.5, 'mf/R@1/source=hard': 3.0}
+    assert list(metrics_table(metrics, 'x').columns[0].cells) == ['mf/R@1', 'mf/R@5', 'mf/R@20', 'mf/mAP',
+                                                                  'mf/R@1/source=hard']
