@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from csa_bench.registry import MODELS
+from csa_bench.utils.hints import missing_weights
 
 
 @MODELS.register_module()
@@ -34,8 +35,7 @@ class SwinEncoder(nn.Module):
         overlay = None
         if pretrained is not None:
             if not Path(pretrained).is_file():
-                raise FileNotFoundError(f'Swin weights for {model_name!r} not found at {pretrained}; '
-                                        'weights load from a local path only')
+                raise FileNotFoundError(missing_weights(f'Swin weights for {model_name!r}', pretrained))
             overlay = dict(file=str(pretrained))
         if swin_width is not None:  # timm's name for the stage-1 width clashes with ours (E)
             swin_kwargs['embed_dim'] = swin_width

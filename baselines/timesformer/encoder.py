@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from csa_bench.registry import MODELS
+from csa_bench.utils.hints import missing_weights
 
 
 class DividedSpaceTimeBlock(nn.Module):
@@ -125,7 +126,7 @@ class TimeSformerEncoder(nn.Module):
 
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f'ViT weights not found at {path}; weights load from a local path only')
+            raise FileNotFoundError(missing_weights('ViT weights', path))
         state = torch.load(str(path), map_location='cpu', weights_only=True)
         state = state.get('state_dict', state.get('model', state))
         state = {k: v for k, v in state.items() if not k.startswith(('head.', 'fc_norm.'))}

@@ -13,11 +13,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from rich.console import Console
-
+from ._console import make_console
 from .errors import CliError
-
-console = Console(stderr=True)
 
 
 def _command_modules() -> list:
@@ -39,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub = module.add_parser(subparsers)
         sub.set_defaults(_run=module.run)
     return parser
+
+
+def _print_error(text: str) -> None:
+    """``error: TEXT`` on stderr, on one line however long (``text`` is not rich markup: a path with
+    brackets prints as it is)."""
+    from rich.markup import escape
+
+    make_console(stderr=True).print(f'[bold red]error:[/] {escape(text)}', highlight=False, soft_wrap=True)
 
 
 def _one_line(err: BaseException) -> str:
@@ -77,23 +82,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except CliError as err:
-        console.print(f'[bold red]error:[/] {_one_line(err)}', highlight=False, soft_wrap=True)
+        _print_error(_one_line(err))
         return 2
     except KeyError as err:
         # mmengine's registry: "X is not in the csa_bench::model registry" (unknown plugin name).
         if 'registry' in str(err):
-            console.print(f'[bold red]error:[/] {_one_line(err)}. Check the type name in the config; '
-                          '`csa-bench list` shows every registered name.', highlight=False, soft_wrap=True)
+            _print_error(f'{_one_line(err)}. Check the type name in the config; '
+                         '`csa-bench list` shows every registered name.')
             return 2
         raise
     except FileNotFoundError as err:
-        console.print(f'[bold red]error:[/] {_one_line(err)}', highlight=False, soft_wrap=True)
+        _print_error(_one_line(err))
         return 2
     except Exception as err:
         message = _user_error_message(err)
         if message is None:
             raise
-        console.print(f'[bold red]error:[/] {message}', highlight=False, soft_wrap=True)
+        from csa_bench.datasets import AnnotationError
+
+        if isinstance(err, AnnotationError):
+            from ._hints import missing_data_hint
+
+            message += missing_data_hint(args, message)
+        _print_error(message)
         return 2
 
 

@@ -11,9 +11,8 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from mmengine.config import DictAction
-from rich.console import Console
-
+from ._args import DictAction
+from ._console import make_console
 from .errors import CliError
 
 
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         save_converted(converted, dst, force=args.force)
     except (api.ConfigError, ConversionError, FileExistsError) as err:
         raise CliError(str(err)) from err
-    console = Console()
+    console = make_console()
     result = converted.result
     console.print(f'{src} -> {dst}: layout {converted.converter}, {len(result.state_dict)} tensors for '
                   f'{args.config}', highlight=False, soft_wrap=True)

@@ -21,9 +21,9 @@ import json
 import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from ._console import make_console
 from .errors import CliError
 
 #: Written last (atomically) by ``synth``: the arguments and counts of a complete output.
@@ -35,8 +35,6 @@ MANIFEST = '.csa_bench_synth.manifest'
 #: 40-image LPR4M live galleries, several test videos per MovingFashion product).
 GENERATOR_VERSION = 3
 FORMATS = ('lpr4m', 'movingfashion')
-
-console = Console()
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -110,6 +108,7 @@ def synth(out: Path, fmt: str, seed: int, size: str, force: bool = False) -> dic
     from csa_bench.utils.owned_tree import OwnedTreeError, foreign_entries, is_complete, read_manifest, replace_tree
 
     out = Path(out)
+    console = make_console()
     wanted = {'format': fmt, 'seed': seed, 'size': size, 'generator_version': GENERATOR_VERSION}
     hint = 'choose an empty or new --out'
     try:
@@ -142,6 +141,9 @@ def synth(out: Path, fmt: str, seed: int, size: str, force: bool = False) -> dic
 
 def print_report(report, max_errors: int = 30) -> None:
     """Rich summary of a :class:`~csa_bench.datasets.check.CheckReport`."""
+    from rich.markup import escape
+
+    console = make_console()
     counts = Table(title=f'{report.format} at {report.root} ({report.layout})')
     counts.add_column('split/role')
     counts.add_column('count', justify='right')
@@ -161,9 +163,9 @@ def print_report(report, max_errors: int = 30) -> None:
     for split, stats in report.frames_per_clip.items():
         console.print(f'frames per clip ({split}): min {stats["min"]}, mean {stats["mean"]}, max {stats["max"]}')
     for line in report.warnings[:max_errors]:
-        console.print(f'[yellow]warning:[/] {line}', highlight=False)
+        console.print(f'[yellow]warning:[/] {escape(line)}', highlight=False)
     for line in report.errors[:max_errors]:
-        console.print(f'[bold red]error:[/] {line}', highlight=False)
+        console.print(f'[bold red]error:[/] {escape(line)}', highlight=False)
     if len(report.errors) > max_errors:
         console.print(f'… and {len(report.errors) - max_errors} more errors')
     verdict = '[green]OK[/]' if report.ok else f'[bold red]FAILED[/] ({len(report.errors)} errors)'
@@ -213,6 +215,25 @@ def prepare(fmt: str, out: Path, url: str | None = None, only: list[str] | None 
     return state
 
 
+def refuse_other_format(root: Path, fmt: str, tool) -> None:
+    """Raise :class:`CliError` when ``root`` holds none of ``fmt``'s layouts, naming the format it does look
+    like (each ``DATA_TOOLS`` entry's ``detect(root) -> layout | None``), or what ``fmt`` expects.
+
+    A tool without ``detect`` (a plugin's own format) is checked as before."""
+    from csa_bench.registry import DATA_TOOLS
+
+    if not hasattr(tool, 'detect') or tool.detect(root) is not None:
+        return
+    for name, other in sorted(DATA_TOOLS.module_dict.items()):
+        layout = other.detect(root) if name != fmt and hasattr(other, 'detect') else None
+        if layout is not None:
+            raise CliError(f'{root} is not {fmt} data; it looks like {name} ({layout} layout): run '
+                           f'`csa-bench data check {root} --format {name}`')
+    expected = getattr(tool, 'layouts', 'its annotation files')
+    raise CliError(f'{root} holds no {fmt} annotations: expected {expected}; for synthetic data run '
+                   f'`csa-bench data synth --format {fmt} --out {root}`')
+
+
 def run(args: argparse.Namespace) -> int:
     if args.data_command == 'prepare':
         prepare(args.format, args.out, args.url, args.only, args.checksums, args.delete_archives, args.frames)
@@ -223,7 +244,9 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not root.is_dir():
         raise CliError(f'{root}: dataset root not found')
-    report = get_tool(args.format).check(root, workers=args.workers,
-                                         allow_outside_root=getattr(args, 'allow_outside_root', False))
+    tool = get_tool(args.format)
+    refuse_other_format(root, args.format, tool)
+    report = tool.check(root, workers=args.workers,
+                        allow_outside_root=getattr(args, 'allow_outside_root', False))
     print_report(report, getattr(args, 'max_errors', 30))
     return 0 if report.ok else 1

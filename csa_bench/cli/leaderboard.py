@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
+from ._args import project_default
+from ._console import make_console
 from .errors import CliError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+#: Defaults, inside the project checkout wherever the command runs (``leaderboard.DEFAULT_*``, not
+#: imported here: the leaderboard package pulls in the evaluation code and ``--help`` must stay fast).
+RESULTS = 'leaderboard/results'
+OUT = 'leaderboard/LEADERBOARD.md'
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from leaderboard import DEFAULT_OUT, DEFAULT_RESULTS
-
     parser = subparsers.add_parser('leaderboard', help='generate LEADERBOARD.md from result files')
-    parser.add_argument('--results', default=str(DEFAULT_RESULTS),
+    parser.add_argument('--results', default=str(project_default(RESULTS)),
                         help='folder of result JSONs, searched recursively (default %(default)s)')
-    parser.add_argument('--out', default=str(DEFAULT_OUT), help='markdown file (default %(default)s); '
+    parser.add_argument('--out', default=str(project_default(OUT)), help='markdown file (default %(default)s); '
                         'figures go to figures/ beside it')
     parser.add_argument('--check', action='store_true',
                         help='exit 1 when --out differs from a fresh generation (writes nothing)')
@@ -37,9 +45,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def generate(results: str, out: str, *, check: bool = False, reported: str | None = None,
              figures: bool = True, console: Console | None = None, readme: str | None = None) -> int:
     """Build the leaderboard; write it, or with ``check`` compare it. Returns the exit code."""
+    from rich.markup import escape
+
     import leaderboard
 
-    console = console or Console()
+    console = console or make_console()
     kwargs = {}
     if reported is not None:
         kwargs['reported'] = None if reported.lower() == 'none' else reported
@@ -47,7 +57,7 @@ def generate(results: str, out: str, *, check: bool = False, reported: str | Non
         board = leaderboard.build(results, **kwargs)
     except leaderboard.LeaderboardError as err:
         for message in err.errors:
-            Console(stderr=True).print(f'[red]invalid:[/] {message}', highlight=False, soft_wrap=True)
+            make_console(stderr=True).print(f'[red]invalid:[/] {escape(message)}', highlight=False, soft_wrap=True)
         raise CliError(f'{len(err.errors)} invalid or conflicting input(s); first: {err.errors[0]}') from err
     counts = (f'{board.n_files} result file(s), {board.n_reported} reported row(s), '
               f'{len(board.tables)} table(s)')
@@ -59,12 +69,12 @@ def generate(results: str, out: str, *, check: bool = False, reported: str | Non
         link = os.path.relpath(out, Path(readme).parent)
         stale = sync(readme, readme_block(board.tables, link), check=check)
         if stale:
-            console.print(f'[red]stale:[/] {stale}', highlight=False, soft_wrap=True)
+            console.print(f'[red]stale:[/] {escape(stale)}', highlight=False, soft_wrap=True)
             return 1
     if check:
         reason = leaderboard.check(board, out) or (leaderboard.check_figures(board, out) if figures else None)
         if reason:
-            console.print(f'[red]stale:[/] {reason}', highlight=False, soft_wrap=True)
+            console.print(f'[red]stale:[/] {escape(reason)}', highlight=False, soft_wrap=True)
             return 1
         console.print(f'[green]up to date:[/] {out} ({counts})', highlight=False)
         return 0
@@ -74,6 +84,10 @@ def generate(results: str, out: str, *, check: bool = False, reported: str | Non
 
 
 def run(args: argparse.Namespace) -> int:
+    results = Path(args.results)
+    if not (results.is_dir() and any(results.rglob('*.json'))):
+        raise CliError(f'no result files (*.json) under {results}; write some with `csa-bench reproduce` '
+                       '(or `csa-bench test CONFIG --out FILE`), or name their folder with --results DIR')
     return generate(args.results, args.out, check=args.check, reported=args.reported,
                     figures=not args.no_figures, readme=readme_for(args.out, args.readme))
 
@@ -83,11 +97,10 @@ def readme_for(out: str, readme: str | None) -> str | None:
     project's own ``leaderboard/LEADERBOARD.md`` (a leaderboard written elsewhere never touches it,
     wherever the command runs from)."""
     from csa_bench.plugin_loader import project_root
-    from leaderboard import DEFAULT_OUT
 
     if readme is not None:
         return None if readme.lower() == 'none' else readme
     root = project_root()
-    if Path(out).resolve() == (root / DEFAULT_OUT).resolve() and (root / 'README.md').is_file():
+    if Path(out).resolve() == (root / OUT).resolve() and (root / 'README.md').is_file():
         return str(root / 'README.md')
     return None

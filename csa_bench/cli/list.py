@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
 from rich.table import Table
 
+from ._console import make_console
 from .errors import CliError
 
 
@@ -44,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
         if args.all and registry.parent is not None:
             entries = sorted(set(entries) | set(registry.parent.module_dict))
         table.add_row(name, str(len(entries)), ', '.join(entries))
-    Console(width=200).print(table)
+    make_console(min_width=200).print(table)
     return 0

@@ -5,10 +5,11 @@ Rules (documented here, relied on by ``make demo``):
 - Where it writes: only under ``--results`` (result JSONs and the ``.csa_bench_reproduce.lock`` that
   refuses a second ``reproduce`` on the same folder), ``--work-dir`` and beside ``--leaderboard-out``
   (the markdown and its ``figures/``). Both default to the parent of ``--results``:
-  ``<results>/../work_dirs`` and ``<results>/../LEADERBOARD.md``, so the default ``leaderboard/results``
-  gives the committed layout (``leaderboard/LEADERBOARD.md``, ``leaderboard/figures/``) and work dirs
-  in ``leaderboard/work_dirs`` (git-ignored). The README's generated block is rewritten only when
-  the leaderboard written is the project's own ``leaderboard/LEADERBOARD.md``.
+  ``<results>/../work_dirs`` and ``<results>/../LEADERBOARD.md``, so the default (the project checkout's
+  ``leaderboard/results``, from any directory) gives the committed layout (``leaderboard/LEADERBOARD.md``,
+  ``leaderboard/figures/``) and work dirs in ``leaderboard/work_dirs`` (git-ignored). The README's
+  generated block is rewritten only when the leaderboard written is the project's own
+  ``leaderboard/LEADERBOARD.md``.
 - Suites are globs under ``--configs`` (default: the installed project's ``configs/``, never the
   current directory's): ``csa-ablation`` = ``rice/*{dataset}*.py``,
   ``baselines`` = ``baselines/*/*{dataset}*.py``, ``all`` = both. ``--dataset synthetic`` keeps only
@@ -46,11 +47,12 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmengine.config import DictAction
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ._args import DictAction, project_default
+from ._console import make_console
 from .errors import CliError
 
 SUITES = {'csa-ablation': ('rice/*{dataset}*.py',), 'baselines': ('baselines/*/*{dataset}*.py',)}
@@ -66,8 +68,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--suite', choices=sorted(SUITES), default='all')
     parser.add_argument('--dataset', choices=DATASETS, default='synthetic')
     parser.add_argument('--seeds', type=int, default=1, help='runs per config: config seed + 0..N-1')
-    parser.add_argument('--results', default='leaderboard/results',
-                        help='result JSON folder (default %(default)s)')
+    parser.add_argument('--results', default=str(project_default('leaderboard/results')),
+                        help="result JSON folder (default: the project's, %(default)s)")
     parser.add_argument('--work-dir', default=None,
                         help='work dirs go to WORK_DIR/<config stem>/seed<S> (default RESULTS/../work_dirs)')
     parser.add_argument('--configs', default=None,
@@ -284,12 +286,14 @@ def _jobs(todo: list[Run], jobs: int, threads: int | None):
 
 def _summary(runs: list[Run]) -> Table:
     table = Table(title='reproduce (full notes in the per-run lines above)')
-    widths = {'config': (20, 45), 'seed': (4, 4), 'status': (7, 7), 'train s': (7, 7), 'test s': (6, 6),
+    widths = {'config': (20, None), 'seed': (4, 4), 'status': (7, 7), 'train s': (7, 7), 'test s': (6, 6),
               'metric': (12, 12), 'note': (10, 30)}
     for name, (low, high) in widths.items():
-        # One line per run: long config names and notes are cut, never wrapped over many lines.
+        # One line per run: notes are cut (printed in full above), never wrapped over many lines; config
+        # names are never cut (folded only on a terminal too narrow for them).
         table.add_column(name, justify='right' if name.endswith(' s') or name == 'seed' else 'left',
-                         no_wrap=True, overflow='ellipsis', min_width=low, max_width=high)
+                         no_wrap=name != 'config', overflow='fold' if name == 'config' else 'ellipsis',
+                         min_width=low, max_width=high)
     for run in runs:
         table.add_row(run.config.stem, str(run.seed), run.status,
                       '' if run.train_s is None else f'{run.train_s:.1f}',
@@ -321,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
     resolve_outputs(args)
     if args.dry_run:
         return _run(args)
-    Console().print(f'results: {args.results}; work dirs: {args.work_dir}; leaderboard: '
+    make_console().print(f'results: {args.results}; work dirs: {args.work_dir}; leaderboard: '
                     + ('(not written)' if args.no_leaderboard else args.leaderboard_out), highlight=False,
                     soft_wrap=True)
     try:
@@ -332,7 +336,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    console = Console()
+    console = make_console()
     if args.jobs < 1:
         raise CliError(f'--jobs must be >= 1, got {args.jobs}')
     if args.seeds < 1:
@@ -355,7 +359,7 @@ def _run(args: argparse.Namespace) -> int:
     console.print(f'{len(configs)} config(s) x {args.seeds} seed(s): {len(todo)} to run, '
                   f'{len(runs) - len(todo)} already done', highlight=False)
     if args.dry_run:
-        Console(width=max(console.width, 132)).print(_summary(runs))
+        make_console(min_width=132).print(_summary(runs))
         return 0
     durations: list[float] = []
     columns = (TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -373,7 +377,7 @@ def _run(args: argparse.Namespace) -> int:
                 + (f'\n  {job.reason}' if job.reason else ''), highlight=False)
             progress.advance(task)
     # The summary is one line per run: print it at least 132 columns wide even when piped (80 default).
-    Console(width=max(console.width, 132)).print(_summary(runs))
+    make_console(min_width=132).print(_summary(runs))
     failed = [r for r in runs if r.status == 'failed']
     code = 1 if failed else 0
     if not args.no_leaderboard:
@@ -463,7 +467,7 @@ def verify(args: argparse.Namespace, configs: list[Path], console: Console) -> i
         colour = 'green' if v.passed else 'red'
         table.add_row(v.row, ','.join(map(str, v.seeds)), v.metric, committed_text,
                       '' if v.rerun is None else f'{v.rerun:.2f}', f'[{colour}]{v.status}[/]', v.note)
-    Console(width=max(console.width, 160)).print(table)
+    make_console(min_width=160).print(table)
     bad = [v for v in verdicts if not v.passed]
     console.print(f'{len(verdicts) - len(bad)} of {len(verdicts)} row(s) reproduced (identical or inside the '
                   'committed 95% interval)' + (f'; not reproduced: {", ".join(v.row for v in bad)}' if bad else ''),

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
+from csa_bench.cli._console import make_console
 from csa_bench.cli.errors import CliError
 
 
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         report = draw_queries(args.result, args.queries, args.out, topk=args.topk, which=args.select)
     except (FileNotFoundError, ValueError) as exc:
         raise CliError(str(exc)) from exc
-    console = Console()
+    console = make_console()
     if not report.written:
         raise CliError(f'{args.result}: no query matched --select {args.select}')
     console.print(f'{len(report.written)} figure(s) written to {report.written[0].parent}')

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
-from rich.console import Console
-
+from ._args import DictAction
+from ._console import make_console
 from .errors import CliError
 
 
@@ -32,11 +31,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument('--unsafe-load', action='store_true', default=None,
                         help='fully unpickle a checkpoint that is not plain weights (runs any code it '
                              'carries: only for files you trust, e.g. written by an older csa_bench)')
+    parser.add_argument('-v', '--verbose', action='store_true',
+                        help='also print the environment and config dumps and the evaluation log lines '
+                        '(always in the log file under the work dir)')
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     from csa_bench.engine import api
+
+    _announce(args, api)
 
     if args.amp_dtype and not args.amp:
         raise CliError('--amp-dtype needs --amp')
@@ -49,6 +53,22 @@ def run(args: argparse.Namespace) -> int:
                             allow_partial=args.allow_partial, unsafe_load=args.unsafe_load)
     except (api.ConfigError, *api.CheckpointError) as err:
         raise CliError(str(err)) from err
-    Console().print(f'[green]trained[/] {args.config} in {outcome.train_time_s:.1f}s; '
+    make_console().print(f'[green]trained[/] {args.config} in {outcome.train_time_s:.1f}s; '
                     f'last checkpoint: {outcome.checkpoint}', highlight=False)
     return 0
+
+
+def _announce(args: argparse.Namespace, api) -> None:
+    """The short header; with ``--verbose``, mmengine's dumps on the console too."""
+    from csa_bench.engine.strict_load import CheckedRunner
+
+    from ._header import header_lines
+
+    CheckedRunner.console_dumps = bool(getattr(args, 'verbose', False))
+    try:
+        cfg = api.load_config(args.config, args.cfg_options, args.work_dir)
+    except api.ConfigError as err:
+        raise CliError(str(err)) from err
+    console = make_console()
+    for line in header_lines(cfg, checkpoint=getattr(args, 'checkpoint', None), seed=getattr(args, 'seed', None)):
+        console.print(line, highlight=False)

@@ -19,6 +19,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
+from .console_log import quiet_console
+
 _SHOWN = 5
 _TIMESTAMP = re.compile(r'_\d{8}_\d{6}$')   # mmengine's experiment_name = <config stem>_<timestamp>
 
@@ -113,6 +115,17 @@ class CheckedRunner(Runner):
 
     allow_partial: bool = False
     partial_load: dict | None = None
+    #: False: the environment/config dumps and evaluation lines go to the log file only
+    #: (:mod:`csa_bench.engine.console_log`); the CLI's ``-v/--verbose`` sets it True.
+    console_dumps: bool = False
+    #: False: the metric's one-line summary goes to the log file only (``csa-bench test`` prints a table).
+    console_metric_summary: bool = True
+
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        if not self.console_dumps:
+            quiet_console(logger, self.console_metric_summary)
+        return logger
 
     def load_checkpoint(self, filename: str, map_location: Any = 'cpu', strict: bool = False,
                         revise_keys: list = [(r'^module.', '')]):  # noqa: B006  (mmengine's signature)

@@ -13,7 +13,7 @@ from csa_bench.datasets.check import CheckReport, verify_media
 from csa_bench.datasets.parsing import AnnotationError
 from csa_bench.registry import DATA_TOOLS
 
-from .lpr4m import LPR4MDataset, detect_layout
+from .lpr4m import TRAIN_FILES_750K, TRAIN_FILES_FULL, LPR4MDataset, detect_layout
 from .movingfashion import KNOWN_MISSING, MovingFashionDataset
 from .preparation import (
     LPR4M_ARCHIVES,
@@ -103,6 +103,26 @@ class LPR4MTool:
     source_page = LPR4M_URL
     prepare = staticmethod(prepare_lpr4m)
 
+    #: What ``detect`` looks for (named in the CLI's error when a folder matches no format).
+    layouts = ('the LPR750K package (annotations/gallery_main.txt, query_tenframes.json, '
+               'training_videoinfo_750k.txt) or the full release (annotations/test_liveid_to_gallery_*.json, '
+               'training_videoinfo_full_part_*.txt)')
+
+    @staticmethod
+    def detect(root: Path) -> str | None:
+        """``'lpr750k'`` or ``'full'`` when ``root`` holds that layout's annotation files, else None.
+
+        Only files that MovingFashion's prepared layout lacks count (both have ``query_tenframes.json``;
+        MovingFashion's comes with ``video_to_gt.json``)."""
+        ann = Path(root) / 'annotations'
+        if (ann / 'gallery_main.txt').is_file() or any((ann / n).is_file() for n in TRAIN_FILES_750K) \
+                or any(ann.glob('test_videoid_to_gtimage_*.json')) \
+                or ((ann / 'query_tenframes.json').is_file() and not (ann / 'video_to_gt.json').is_file()):
+            return 'lpr750k'
+        if any(ann.glob('test_liveid_to_gallery_*.json')) or any(ann.glob(TRAIN_FILES_FULL)):
+            return 'full'
+        return None
+
     @staticmethod
     def synthesize(out: Path, seed: int, size: str) -> dict:
         """Write a synthetic LPR750K-layout benchmark (see ``synthetic.lpr4m``); returns counts."""
@@ -145,6 +165,21 @@ class MovingFashionTool:
     default_url = None   # the official link is a share page: the archive is fetched by hand or from --url
     source_page = MOVINGFASHION_PAGE
     prepare = staticmethod(prepare_movingfashion)
+
+    #: What ``detect`` looks for (named in the CLI's error when a folder matches no format).
+    layouts = ('the raw release (train.json, test.json, videos/*.mp4, imgs/) or the CSA-prepared '
+               'annotations/ (video_to_gt.json, gallery_full.txt, videoid_videopath_imagepath_srcid.txt)')
+
+    @staticmethod
+    def detect(root: Path) -> str | None:
+        """``'raw'`` or ``'prepared'`` when ``root`` holds that layout's annotation files, else None."""
+        root = Path(root)
+        if (root / 'train.json').is_file() or (root / 'test.json').is_file():
+            return 'raw'
+        prepared = ('video_to_gt.json', 'gallery_full.txt', 'videoid_videopath_imagepath_srcid.txt')
+        if any((root / 'annotations' / name).is_file() for name in prepared):
+            return 'prepared'
+        return None
 
     @staticmethod
     def synthesize(out: Path, seed: int, size: str) -> dict:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from csa_bench.utils.hints import missing_weights
+
 #: timm block parameter names -> OpenAI ``resblocks.N`` names (the inverse of timm's converter).
 TIMM_TO_OPENAI_BLOCK = (
     ('norm1.', 'ln_1.'),
@@ -36,8 +38,7 @@ def read_clip_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f'CLIP weights not found at {path}: place the OpenAI checkpoint (e.g. '
-                                'ViT-B-32.pt) there; nothing is downloaded')
+        raise FileNotFoundError(missing_weights('OpenAI CLIP weights', path))
     try:
         # The OpenAI release is a TorchScript archive; its state dict is the model's weights.
         state = torch.jit.load(str(path), map_location='cpu').state_dict()

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from csa_bench.registry import MODELS
+from csa_bench.utils.hints import missing_weights
 
 
 @MODELS.register_module()
@@ -37,8 +38,7 @@ class TimmEncoder(nn.Module):
         overlay = dict(pretrained_cfg_overlay or {})
         if pretrained is not None:
             if not Path(pretrained).is_file():
-                raise FileNotFoundError(f'timm weights for {model_name!r} not found at {pretrained}; '
-                                        'weights load from a local path only')
+                raise FileNotFoundError(missing_weights(f'timm weights for {model_name!r}', pretrained))
             overlay['file'] = str(pretrained)
         # num_classes=0: no classifier, forward_head(pre_logits=True) gives the pooled feature.
         self.model = timm.create_model(model_name, pretrained=pretrained is not None, num_classes=0,
