@@ -190,6 +190,7 @@ def prepare(fmt: str, out: Path, url: str | None = None, only: list[str] | None 
             raise CliError(f'--only: {", ".join(unknown)} is not a {fmt} archive (official names: '
                            f'{", ".join(sorted(known))})')
         archives = [a for a in archives if a.name in only]
+    console = make_console()
     out = Path(out)
     base = url or tool.default_url
     try:
