@@ -67,9 +67,11 @@ verify: synthetic-data
 	$(PY) -m csa_bench reproduce --suite all --dataset synthetic --jobs 2 --results leaderboard/results \
 		--verify --verify-out $(DEMO_OUT)/verify
 
-# The whole test suite; benchmarks are excluded by marker (run them with `make bench`).
+# The whole test suite; benchmarks are excluded by marker (run them with `make bench`). One pytest worker
+# per core (pytest-xdist), one torch thread each, so the workers never oversubscribe the cores.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest -q -m "not benchmark"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not benchmark" -n $(TEST_WORKERS)
 
 bench: setup
 	$(PY) -m pytest -q -m benchmark --benchmark-only
