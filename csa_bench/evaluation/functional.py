@@ -4,7 +4,7 @@ Every metric here is computed from the 0-based **ranks of the positives** of eac
 ``(Q, P)`` long tensor (``-1`` = padding / no positive there), plus ``scope_size (Q,)``, the number of
 candidates the query was ranked against. That is all the official ``calculate_acc`` needs:
 
-* ``R@K`` (protocols.md §2.1) is a **hit rate**: query ``q`` counts when some ranked entry at
+* ``R@K`` (docs/protocols.md) is a **hit rate**: query ``q`` counts when some ranked entry at
   position ``r < min(K, |C_q|)`` is a correct id. The first positive's rank is ``< |C_q|`` by
   definition, so the test is ``first_rank < K``; a gallery with fewer than ``K`` candidates is
   handled exactly as the official code (a hit anywhere in the ``n`` candidates).

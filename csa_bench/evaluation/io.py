@@ -4,7 +4,7 @@
   is the MovingFashion ``video_to_gt.json`` shape ``{video: {"gt": id, "source": 0|1}}`` (``source``
   becomes breakdown meta).
 * **Predictions** JSON (official): ``{query_id: [[gallery_id, score], ...]}`` best first; a single
-  ``[gallery_id, score]`` is wrapped into a 1-element list (protocols.md §2.2).
+  ``[gallery_id, score]`` is wrapped into a 1-element list (docs/protocols.md).
 * **Predictions** ``.npz``: ``scores (Q, G)`` *or* ``query_emb (Q, E)`` + ``gallery_emb (G, E)`` (an
   evaluation dump), with ``query_ids (Q,)``, ``gallery_ids (G,)`` and optional ``query_groups``,
   ``gallery_groups`` (``''`` = none).

@@ -57,7 +57,7 @@ class RerankConfig:
             raise ValueError(f'rerank needs k >= 1, pair_chunk >= 1 and 0 <= alpha <= 1, got {self}')
 
     def label(self) -> str:
-        """The leaderboard ``scoring`` text (protocols.md §8)."""
+        """The leaderboard ``scoring`` text (docs/protocols.md)."""
         if self.mode == 'shortlist':
             return f'embedding + rerank@{self.k} (α={self.alpha:g})'
         if self.alpha == 1.0:
